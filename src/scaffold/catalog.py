@@ -1,0 +1,178 @@
+"""The frameworks scaffold knows, as data. Templates, checks and the recommender read this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scaffold.errors import BadInput
+from scaffold.questions import COMMON_QUESTIONS, Question
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable the generated project reads; `.env.example` lists them all."""
+
+    name: str
+    example: str
+    help: str
+    secret: bool = False  # generated per project into the untracked .env
+
+
+@dataclass(frozen=True)
+class Framework:
+    name: str
+    title: str
+    summary: str
+    traits: tuple[str, ...]
+    app_entry: str  # gunicorn's APP_MODULE; "{package}" is filled in
+    dev_command: str  # how a developer runs it locally; "{package}" is filled in
+    interface: str = "wsgi"
+    interface_answer: str | None = None  # the answer that picks wsgi/asgi, when there is a choice
+    static_dir: str = "{package}/static"  # served by nginx at /static/
+    static_probe: str = "css/style.css"  # a file under /static/ that `check` fetches
+    health_path: str = "/healthz"
+    home_path: str = "/"
+    options: tuple[Question, ...] = ()
+    env: tuple[EnvVar, ...] = ()
+    production_env: tuple[tuple[str, str], ...] = ()  # set when serving with production config
+    prepare: tuple[tuple[str, ...], ...] = ()  # run before booting (collectstatic, migrate)
+    checks: tuple[tuple[str, ...], ...] = ()  # framework checks run by `scaffold check`
+
+    @property
+    def questions(self) -> tuple[Question, ...]:
+        return COMMON_QUESTIONS + self.options
+
+    def interface_for(self, answers: dict[str, Any]) -> str:
+        return answers[self.interface_answer] if self.interface_answer else self.interface
+
+    def fill(self, text: str, answers: dict[str, Any]) -> str:
+        return text.format(package=answers["package"])
+
+
+# Measured in benchmarks/serving.py; see benchmarks/README.md for the ASGI worker choice.
+WORKER_CLASSES = {"wsgi": "sync", "asgi": "uvicorn_worker.UvicornWorker"}
+SERVER_DEPENDENCIES = {
+    "wsgi": ("gunicorn>=23.0",),
+    "asgi": ("gunicorn>=23.0", "uvicorn-worker>=0.3"),
+}
+DEPLOY_ENV = (
+    EnvVar("GUNICORN_BIND", "unix:/run/{package}/gunicorn.sock",
+           "where gunicorn listens; systemd socket activation overrides it"),
+    EnvVar("WEB_CONCURRENCY", "", "gunicorn worker count; empty picks one from the CPU count"),
+)
+
+FRAMEWORKS: tuple[Framework, ...] = (
+    Framework(
+        name="django",
+        title="Django",
+        summary="Batteries included: ORM, admin, auth, forms and migrations for database-backed sites.",
+        traits=("batteries-included", "orm", "admin", "content-sites", "wsgi"),
+        app_entry="{package}.wsgi:application",
+        dev_command="python manage.py runserver",
+        static_dir="staticfiles",
+        static_probe="css/site.css",
+        options=(
+            Question("database", "Database engine", "sqlite", type="choice",
+                     choices=("sqlite", "postgresql")),
+        ),
+        env=(
+            EnvVar("DJANGO_SECRET_KEY", "", "signing key for sessions and tokens", secret=True),
+            EnvVar("DJANGO_DEBUG", "false", "never true in production"),
+            EnvVar("DJANGO_ALLOWED_HOSTS", "{domain}", "comma-separated host names"),
+            EnvVar("DJANGO_CSRF_TRUSTED_ORIGINS", "https://{domain}", "comma-separated origins"),
+            EnvVar("DATABASE_URL", "sqlite:///db.sqlite3", "database connection URL"),
+        ),
+        production_env=(("DJANGO_SETTINGS_MODULE", "{package}.settings.production"),),
+        prepare=(("python", "manage.py", "collectstatic", "--noinput"),
+                 ("python", "manage.py", "migrate", "--noinput")),
+        checks=(("python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"),
+                ("python", "manage.py", "makemigrations", "--check", "--dry-run")),
+    ),
+    Framework(
+        name="flask",
+        title="Flask",
+        summary="A small core you extend: web apps and APIs where you pick your own parts.",
+        traits=("microframework", "pick-your-own", "small-apps", "wsgi"),
+        app_entry="{package}:create_app()",
+        dev_command="flask --app {package} run --debug",
+        env=(
+            EnvVar("FLASK_SECRET_KEY", "", "signs the session cookie", secret=True),
+            EnvVar("FLASK_LOG_LEVEL", "INFO", "logging level"),
+        ),
+    ),
+    Framework(
+        name="fastapi",
+        title="FastAPI",
+        summary="Typed async APIs: validation from type hints, dependency injection, OpenAPI docs.",
+        traits=("async", "typed", "openapi", "json-api", "asgi"),
+        app_entry="{package}.main:app",
+        dev_command="fastapi dev {package}/main.py",
+        interface="asgi",
+        static_probe="robots.txt",
+        env=(EnvVar("APP_LOG_LEVEL", "INFO", "logging level"),),
+    ),
+    Framework(
+        name="falcon",
+        title="Falcon",
+        summary="Fast, reliable REST microservices: resources, responders, hooks and middleware.",
+        traits=("fast", "rest", "microservices", "minimal", "wsgi-or-asgi"),
+        app_entry="{package}.app:create_app()",
+        dev_command="gunicorn --reload {package}.app:create_app()",
+        interface_answer="interface",
+        static_probe="robots.txt",
+        options=(
+            Question("interface", "Serve as WSGI (sync) or ASGI (async)", "wsgi", type="choice",
+                     choices=("wsgi", "asgi")),
+        ),
+        env=(EnvVar("APP_LOG_LEVEL", "INFO", "logging level"),),
+    ),
+    Framework(
+        name="pyramid",
+        title="Pyramid",
+        summary="Start small, finish big: a flexible, modular framework that grows with the app.",
+        traits=("flexible", "modular", "pluggable", "templates-choice", "wsgi"),
+        app_entry="{package}.wsgi:application",
+        dev_command="pserve development.ini --reload",
+        options=(
+            Question("template_language", "Page template engine", "jinja2", type="choice",
+                     choices=("jinja2", "chameleon", "mako")),
+        ),
+        env=(EnvVar("SESSION_SECRET", "", "signs the session cookie", secret=True),),
+    ),
+)
+
+
+def names() -> tuple[str, ...]:
+    return tuple(fw.name for fw in FRAMEWORKS)
+
+
+def get(name: str) -> Framework:
+    for framework in FRAMEWORKS:
+        if framework.name == name:
+            return framework
+    raise BadInput(f"unknown framework {name!r}", f"choose one of: {', '.join(names())}")
+
+
+def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, Any]:
+    """Everything the layers render with: the answers plus the catalog's facts about the framework."""
+    interface = framework.interface_for(answers)
+    env_vars = [
+        {"name": var.name, "example": var.example.format(**answers), "help": var.help,
+         "secret": var.secret}
+        for var in framework.env + DEPLOY_ENV
+    ]
+    return {
+        **answers,
+        "framework": framework.name,
+        "framework_title": framework.title,
+        "interface": interface,
+        "worker_class": WORKER_CLASSES[interface],
+        "server_dependencies": list(SERVER_DEPENDENCIES[interface]),
+        "app_entry": framework.fill(framework.app_entry, answers),
+        "dev_command": framework.fill(framework.dev_command, answers),
+        "static_dir": framework.fill(framework.static_dir, answers),
+        "health_path": framework.health_path,
+        "env_vars": env_vars,
+        "production_env": [(k, framework.fill(v, answers)) for k, v in framework.production_env],
+    }

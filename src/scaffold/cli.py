@@ -1,0 +1,161 @@
+"""Click commands: parse, call the flow, print. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from scaffold import __version__
+from scaffold.errors import ScaffoldError
+
+
+def _fail(error: ScaffoldError) -> None:
+    click.echo(f"scaffold: error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+class ScaffoldGroup(click.Group):
+    """Turns expected failures into one line and an exit code, and Ctrl-C into a clean exit."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ScaffoldError as error:
+            _fail(error)
+        except KeyboardInterrupt:
+            click.echo("scaffold: interrupted; nothing was left behind", err=True)
+            sys.exit(130)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _is_interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _prompt(question: Any, default: Any) -> Any:
+    from scaffold.errors import BadInput
+
+    def parse(raw: Any) -> Any:
+        try:
+            return question.parse(raw)
+        except BadInput as error:
+            raise click.BadParameter(error.message) from error
+
+    if question.type == "bool":
+        return click.confirm(question.help, default=bool(default))
+    suffix = f" ({'/'.join(question.choices)})" if question.choices else ""
+    return click.prompt(f"{question.help}{suffix}", default=default, value_proc=parse)
+
+
+@click.group(cls=ScaffoldGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="scaffold")
+def main() -> None:
+    """Recommend a Python web framework and generate a production-ready project."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def list_frameworks(as_json: bool) -> None:
+    """List the frameworks scaffold can generate."""
+    from scaffold.catalog import FRAMEWORKS
+
+    rows = [{"name": fw.name, "title": fw.title, "summary": fw.summary, "traits": list(fw.traits),
+             "interface": fw.interface if not fw.interface_answer else "wsgi|asgi"}
+            for fw in FRAMEWORKS]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['name']:<8} {row['summary']}")
+        click.echo(f"{'':<8} traits: {', '.join(row['traits'])}")
+
+
+def _needs_options(command: Any) -> Any:
+    """One flag per recommender question, generated from the question list."""
+    from scaffold.recommend import NEEDS_QUESTIONS
+
+    for question in reversed(NEEDS_QUESTIONS):
+        if question.type == "bool":
+            flag = f"--{question.name}/--no-{question.name}"
+            command = click.option(flag, default=None, help=question.help)(command)
+        else:
+            command = click.option(f"--{question.name}", type=click.Choice(question.choices),
+                                   default=None, help=question.help)(command)
+    return command
+
+
+def _collect_needs(given: dict[str, Any], interactive: bool) -> dict[str, Any]:
+    from scaffold.questions import resolve_answers
+    from scaffold.recommend import NEEDS_QUESTIONS
+
+    given = {k: v for k, v in given.items() if v is not None}
+    return resolve_answers(NEEDS_QUESTIONS, given, _prompt if interactive else None)
+
+
+@main.command()
+@_needs_options
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def recommend(as_json: bool, **needs: Any) -> None:
+    """Ask what you are building and recommend a framework, saying why."""
+    from scaffold.recommend import recommend as pick
+
+    answers = _collect_needs(needs, _is_interactive() and not as_json)
+    result = pick(answers)
+    if as_json:
+        click.echo(json.dumps({**result.as_dict(), "needs": answers}, indent=2))
+    else:
+        click.echo(f"Recommended: {result.why}")
+        click.echo(f"Next: scaffold new my-project --framework {result.pick}")
+
+
+@main.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--framework", "-f", help="django, flask, fastapi, falcon or pyramid; "
+              "asked (with a recommendation) when omitted.")
+@click.option("--defaults", is_flag=True, help="Ask nothing; use defaults for unset answers.")
+@click.option("--data", "-d", "data", multiple=True, metavar="KEY=VALUE",
+              help="Set an answer, e.g. --data package=shop. Repeatable.")
+@click.option("--no-git", is_flag=True, help="Do not create a git repository (disables update).")
+def new(dest: Path, framework: str | None, defaults: bool, data: tuple[str, ...],
+        no_git: bool) -> None:
+    """Generate a new project in DEST."""
+    from scaffold.new import check_destination, create_project
+    from scaffold.questions import parse_data_pairs
+    from scaffold.recommend import recommend as pick
+
+    given = parse_data_pairs(data)
+    interactive = _is_interactive() and not defaults
+    if framework is None:
+        if not interactive:
+            raise_usage("--framework is required when not interactive",
+                        "add e.g. --framework flask, or see `scaffold recommend`")
+        check_destination(Path(dest).absolute())
+        result = pick(_collect_needs({}, True))
+        click.echo(f"Recommended: {result.why}")
+        framework = click.prompt("Framework", default=result.pick)
+    project = create_project(dest, framework, given, _prompt if interactive else None,
+                             use_git=not no_git)
+    click.echo(f"Created {project.framework.title} project in {project.path}")
+    click.echo(f"  cd {dest}")
+    click.echo("  python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'")
+    click.echo("  pytest")
+    click.echo(f"  {project.framework.fill(project.framework.dev_command, project.answers)}")
+
+
+def raise_usage(message: str, hint: str) -> None:
+    from scaffold.errors import BadInput
+
+    raise BadInput(message, hint)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

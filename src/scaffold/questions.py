@@ -1,0 +1,171 @@
+"""The answer schema: every project question defined once, with its type, default and validator."""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from scaffold.errors import BadInput
+
+Answers = dict[str, Any]
+
+# Import names a generated package must not take: they would shadow what the project imports.
+RESERVED_PACKAGES = frozenset(
+    {
+        "django", "flask", "fastapi", "falcon", "pyramid", "gunicorn", "uvicorn", "uvicorn_worker",
+        "starlette", "pydantic", "pydantic_settings", "jinja2", "werkzeug", "click", "test",
+        "tests", "conftest", "setup", "scaffold", "site", "app", "config", "static", "templates",
+        "deploy", "pytest", "dotenv", "webtest", "mako", "chameleon", "sqlalchemy", "psycopg",
+    }
+)
+_PACKAGE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+_UNIX_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_BOOL_WORDS = {"true": True, "yes": True, "y": True, "1": True, "on": True,
+               "false": False, "no": False, "n": False, "0": False, "off": False}
+
+
+@dataclass(frozen=True)
+class Question:
+    """One answer a project needs. `default` is a value or a function of the answers so far."""
+
+    name: str
+    help: str
+    default: Any
+    type: str = "str"  # "str" | "bool" | "choice"
+    choices: tuple[str, ...] = ()
+    check: Callable[[str], str | None] | None = None  # returns what is wrong, or None
+
+    def default_for(self, answers: Mapping[str, Any]) -> Any:
+        return self.default(answers) if callable(self.default) else self.default
+
+    def parse(self, raw: Any) -> Any:
+        """Turn a raw value (from --data, a prompt or .scaffold.yml) into a valid answer."""
+        if self.type == "bool":
+            if isinstance(raw, bool):
+                return raw
+            word = str(raw).strip().lower()
+            if word not in _BOOL_WORDS:
+                raise BadInput(f"{self.name}={raw!r} is not a yes/no value",
+                               f"use {self.name}=true or {self.name}=false")
+            return _BOOL_WORDS[word]
+        if not isinstance(raw, str):
+            raise BadInput(f"{self.name} must be text, got {type(raw).__name__}",
+                           f"quote the value of {self.name}")
+        value = raw.strip()
+        if self.type == "choice" and value not in self.choices:
+            raise BadInput(f"{self.name}={raw!r} is not one of {', '.join(self.choices)}",
+                           f"pick one, e.g. --data {self.name}={self.choices[0]}")
+        if self.check and (problem := self.check(value)):
+            raise BadInput(f"{self.name}={raw!r} {problem}", f"fix it with --data {self.name}=...")
+        return value
+
+
+def check_project_name(value: str) -> str | None:
+    if not value:
+        return "is empty"
+    if len(value) > 80:
+        return "is longer than 80 characters"
+    if any(ch in value for ch in "/\\") or ".." in value:
+        return "contains a path separator or '..'"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "contains control characters"
+    if not any(ch.isalnum() for ch in value):
+        return "has no letters or digits"
+    return None
+
+
+def check_package(value: str) -> str | None:
+    if not _PACKAGE_RE.fullmatch(value):
+        return "is not a lowercase Python identifier (letters, digits, underscores)"
+    if len(value) > 50:
+        return "is longer than 50 characters"
+    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
+        return "is a Python keyword"
+    if value in sys.stdlib_module_names:
+        return "shadows a standard-library module"
+    if value in RESERVED_PACKAGES:
+        return "shadows a framework or tool the project imports"
+    return None
+
+
+def check_email(value: str) -> str | None:
+    return None if _EMAIL_RE.fullmatch(value) else "is not an email address"
+
+
+def check_domain(value: str) -> str | None:
+    return None if _DOMAIN_RE.fullmatch(value) else "is not a lowercase domain name like example.com"
+
+
+def check_unix_user(value: str) -> str | None:
+    if value == "root":
+        return "is root; the service must run unprivileged"
+    return None if _UNIX_USER_RE.fullmatch(value) else "is not a valid unix user name"
+
+
+def check_text(value: str) -> str | None:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "contains control characters"
+    return "is longer than 200 characters" if len(value) > 200 else None
+
+
+def package_from_name(project_name: str) -> str:
+    """'My Shop 2' -> 'my_shop_2': the import name a user would pick."""
+    slug = re.sub(r"[^a-z0-9]+", "_", project_name.lower()).strip("_")
+    return f"app_{slug}" if slug[:1].isdigit() else slug
+
+
+COMMON_QUESTIONS: tuple[Question, ...] = (
+    Question("project_name", "Project name, free text", "My Project", check=check_project_name),
+    Question("package", "Python import name", lambda a: package_from_name(a["project_name"]),
+             check=check_package),
+    Question("description", "One-line description",
+             lambda a: f"{a['project_name']}, a web application.", check=check_text),
+    Question("author_name", "Author name", "Your Name", check=check_text),
+    Question("author_email", "Author email", "you@example.com", check=check_email),
+    Question("domain", "Domain the site is served on", "example.com", check=check_domain),
+    Question("python_version", "Minimum Python version", "3.11", type="choice",
+             choices=("3.11", "3.12", "3.13", "3.14")),
+    Question("deploy_user", "Unix user the service runs as", "www-data", check=check_unix_user),
+    Question("docker", "Add a Dockerfile", False, type="bool"),
+)
+
+
+def parse_data_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """Turn ['key=value', ...] from --data into a mapping; refuse malformed pairs."""
+    data: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise BadInput(f"--data {pair!r} is not KEY=VALUE", "write it as --data package=my_app")
+        data[key] = value
+    return data
+
+
+def resolve_answers(
+    questions: Iterable[Question],
+    given: Mapping[str, Any],
+    ask: Callable[[Question, Any], Any] | None = None,
+) -> Answers:
+    """Validate given answers, ask (or default) the rest, in schema order."""
+    questions = tuple(questions)
+    known = {q.name for q in questions}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise BadInput(f"unknown answer {unknown[0]!r}",
+                       f"known answers are: {', '.join(sorted(known))}")
+    answers: Answers = {}
+    for question in questions:
+        if question.name in given:
+            answers[question.name] = question.parse(given[question.name])
+        elif ask is not None:
+            answers[question.name] = ask(question, question.default_for(answers))
+        else:
+            answers[question.name] = question.parse(question.default_for(answers))
+    return answers
