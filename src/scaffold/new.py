@@ -70,8 +70,9 @@ def create_project(
     try:
         _, files = render_project(staging, framework, answers)
         if use_git:
-            init_repository(staging, answers,
-                            f"Render {framework.title} project with scaffold {__version__}")
+            init_repository(
+                staging, answers, f"Render {framework.title} project with scaffold {__version__}"
+            )
         env_vars = catalog.template_data(framework, answers)["env_vars"]
         (staging / ".env").write_text(render_env_file(env_vars), encoding="utf-8")
         (staging / ".env").chmod(0o600)

@@ -43,18 +43,26 @@ class Record:
 
         path = project / RECORD_FILE
         if not path.is_file():
-            raise BadInput(f"{project} is not a scaffold project (no {RECORD_FILE})",
-                           "run it inside a project made by `scaffold new`")
+            raise BadInput(
+                f"{project} is not a scaffold project (no {RECORD_FILE})",
+                "run it inside a project made by `scaffold new`",
+            )
         try:
             body = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as error:
-            raise BadInput(f"{path} is not valid YAML ({type(error).__name__})",
-                           f"restore it with `git checkout -- {RECORD_FILE}`") from error
-        if not isinstance(body, dict) or not isinstance(body.get("answers"), dict) or not all(
-            isinstance(body.get(key), str) for key in ("scaffold_version", "framework")
+            raise BadInput(
+                f"{path} is not valid YAML ({type(error).__name__})",
+                f"restore it with `git checkout -- {RECORD_FILE}`",
+            ) from error
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("answers"), dict)
+            or not all(isinstance(body.get(key), str) for key in ("scaffold_version", "framework"))
         ):
-            raise BadInput(f"{path} lacks scaffold_version, framework or answers",
-                           f"restore it with `git checkout -- {RECORD_FILE}`")
+            raise BadInput(
+                f"{path} lacks scaffold_version, framework or answers",
+                f"restore it with `git checkout -- {RECORD_FILE}`",
+            )
         layers = body.get("layers") or []
         return cls(body["scaffold_version"], body["framework"], tuple(layers), body["answers"])
 
@@ -72,24 +80,40 @@ def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProces
     """Run git in cwd with a fixed identity fallback, so a machine without one still works."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     try:
-        result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                                timeout=GIT_TIMEOUT, check=False)
+        result = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT,
+            check=False,
+        )
     except FileNotFoundError as error:
-        raise OperationFailed("git is not installed",
-                              "install git (apt-get install git) or pass --no-git") from error
+        raise OperationFailed(
+            "git is not installed", "install git (apt-get install git) or pass --no-git"
+        ) from error
     except subprocess.TimeoutExpired as error:
         raise OperationFailed(f"git {args[0]} timed out", "check the repository") from error
     if check and result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
-        raise OperationFailed(f"git {args[0]} failed: {detail[-1] if detail else result.returncode}",
-                              "see the git message above")
+        raise OperationFailed(
+            f"git {args[0]} failed: {detail[-1] if detail else result.returncode}",
+            "see the git message above",
+        )
     return result
 
 
 def identity_args(answers: dict[str, Any]) -> tuple[str, ...]:
     """Commit as the project's author, never depending on the machine's git config."""
-    return ("-c", f"user.name={answers['author_name']}", "-c", f"user.email={answers['author_email']}",
-            "-c", "commit.gpgsign=false")
+    return (
+        "-c",
+        f"user.name={answers['author_name']}",
+        "-c",
+        f"user.email={answers['author_email']}",
+        "-c",
+        "commit.gpgsign=false",
+    )
 
 
 def commit_all(cwd: Path, answers: dict[str, Any], message: str) -> None:

@@ -16,18 +16,58 @@ Answers = dict[str, Any]
 # Import names a generated package must not take: they would shadow what the project imports.
 RESERVED_PACKAGES = frozenset(
     {
-        "django", "flask", "fastapi", "falcon", "pyramid", "gunicorn", "uvicorn", "uvicorn_worker",
-        "starlette", "pydantic", "pydantic_settings", "jinja2", "werkzeug", "click", "test",
-        "tests", "conftest", "setup", "scaffold", "site", "app", "config", "static", "templates",
-        "deploy", "pytest", "dotenv", "webtest", "mako", "chameleon", "sqlalchemy", "psycopg",
+        "django",
+        "flask",
+        "fastapi",
+        "falcon",
+        "pyramid",
+        "gunicorn",
+        "uvicorn",
+        "uvicorn_worker",
+        "starlette",
+        "pydantic",
+        "pydantic_settings",
+        "jinja2",
+        "werkzeug",
+        "click",
+        "test",
+        "tests",
+        "conftest",
+        "setup",
+        "scaffold",
+        "site",
+        "app",
+        "config",
+        "static",
+        "templates",
+        "deploy",
+        "pytest",
+        "dotenv",
+        "webtest",
+        "mako",
+        "chameleon",
+        "sqlalchemy",
+        "psycopg",
     }
 )
 _PACKAGE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+_DOMAIN_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
 _UNIX_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-_BOOL_WORDS = {"true": True, "yes": True, "y": True, "1": True, "on": True,
-               "false": False, "no": False, "n": False, "0": False, "off": False}
+_BOOL_WORDS = {
+    "true": True,
+    "yes": True,
+    "y": True,
+    "1": True,
+    "on": True,
+    "false": False,
+    "no": False,
+    "n": False,
+    "0": False,
+    "off": False,
+}
 
 
 @dataclass(frozen=True)
@@ -51,16 +91,22 @@ class Question:
                 return raw
             word = str(raw).strip().lower()
             if word not in _BOOL_WORDS:
-                raise BadInput(f"{self.name}={raw!r} is not a yes/no value",
-                               f"use {self.name}=true or {self.name}=false")
+                raise BadInput(
+                    f"{self.name}={raw!r} is not a yes/no value",
+                    f"use {self.name}=true or {self.name}=false",
+                )
             return _BOOL_WORDS[word]
         if not isinstance(raw, str):
-            raise BadInput(f"{self.name} must be text, got {type(raw).__name__}",
-                           f"quote the value of {self.name}")
+            raise BadInput(
+                f"{self.name} must be text, got {type(raw).__name__}",
+                f"quote the value of {self.name}",
+            )
         value = raw.strip()
         if self.type == "choice" and value not in self.choices:
-            raise BadInput(f"{self.name}={raw!r} is not one of {', '.join(self.choices)}",
-                           f"pick one, e.g. --data {self.name}={self.choices[0]}")
+            raise BadInput(
+                f"{self.name}={raw!r} is not one of {', '.join(self.choices)}",
+                f"pick one, e.g. --data {self.name}={self.choices[0]}",
+            )
         if self.check and (problem := self.check(value)):
             raise BadInput(f"{self.name}={raw!r} {problem}", f"fix it with --data {self.name}=...")
         return value
@@ -99,7 +145,9 @@ def check_email(value: str) -> str | None:
 
 
 def check_domain(value: str) -> str | None:
-    return None if _DOMAIN_RE.fullmatch(value) else "is not a lowercase domain name like example.com"
+    return (
+        None if _DOMAIN_RE.fullmatch(value) else "is not a lowercase domain name like example.com"
+    )
 
 
 def check_unix_user(value: str) -> str | None:
@@ -122,15 +170,28 @@ def package_from_name(project_name: str) -> str:
 
 COMMON_QUESTIONS: tuple[Question, ...] = (
     Question("project_name", "Project name, free text", "My Project", check=check_project_name),
-    Question("package", "Python import name", lambda a: package_from_name(a["project_name"]),
-             check=check_package),
-    Question("description", "One-line description",
-             lambda a: f"{a['project_name']}, a web application.", check=check_text),
+    Question(
+        "package",
+        "Python import name",
+        lambda a: package_from_name(a["project_name"]),
+        check=check_package,
+    ),
+    Question(
+        "description",
+        "One-line description",
+        lambda a: f"{a['project_name']}, a web application.",
+        check=check_text,
+    ),
     Question("author_name", "Author name", "Your Name", check=check_text),
     Question("author_email", "Author email", "you@example.com", check=check_email),
     Question("domain", "Domain the site is served on", "example.com", check=check_domain),
-    Question("python_version", "Minimum Python version", "3.11", type="choice",
-             choices=("3.11", "3.12", "3.13", "3.14")),
+    Question(
+        "python_version",
+        "Minimum Python version",
+        "3.11",
+        type="choice",
+        choices=("3.11", "3.12", "3.13", "3.14"),
+    ),
     Question("deploy_user", "Unix user the service runs as", "www-data", check=check_unix_user),
     Question("docker", "Add a Dockerfile", False, type="bool"),
 )
@@ -158,8 +219,9 @@ def resolve_answers(
     known = {q.name for q in questions}
     unknown = sorted(set(given) - known)
     if unknown:
-        raise BadInput(f"unknown answer {unknown[0]!r}",
-                       f"known answers are: {', '.join(sorted(known))}")
+        raise BadInput(
+            f"unknown answer {unknown[0]!r}", f"known answers are: {', '.join(sorted(known))}"
+        )
     answers: Answers = {}
     for question in questions:
         if question.name in given:

@@ -1,4 +1,4 @@
-"""The framework recommender: a few questions in, a pick and a runner-up out. Pure and table-driven."""
+"""The framework recommender: a few answers in, a pick and a runner-up out; pure, table-driven."""
 
 from __future__ import annotations
 
@@ -10,16 +10,34 @@ from scaffold import catalog
 from scaffold.questions import Question
 
 NEEDS_QUESTIONS: tuple[Question, ...] = (
-    Question("kind", "What are you building? site = content or database-backed site with an admin; "
-             "app = a small web app; api = a JSON API or microservice", "app", type="choice",
-             choices=("site", "app", "api")),
-    Question("realtime", "Do you need async: websockets or many long-lived connections?", False,
-             type="bool"),
+    Question(
+        "kind",
+        "What are you building? site = content or database-backed site with an admin; "
+        "app = a small web app; api = a JSON API or microservice",
+        "app",
+        type="choice",
+        choices=("site", "app", "api"),
+    ),
+    Question(
+        "realtime",
+        "Do you need async: websockets or many long-lived connections?",
+        False,
+        type="bool",
+    ),
     Question("speed", "Is raw request speed the top priority?", False, type="bool"),
-    Question("batteries", "Do you want batteries included (ORM, admin, auth) rather than picking "
-             "your own components?", False, type="bool"),
-    Question("growth", "Will it grow into a large app assembled from pluggable parts?", False,
-             type="bool"),
+    Question(
+        "batteries",
+        "Do you want batteries included (ORM, admin, auth) rather than picking "
+        "your own components?",
+        False,
+        type="bool",
+    ),
+    Question(
+        "growth",
+        "Will it grow into a large app assembled from pluggable parts?",
+        False,
+        type="bool",
+    ),
 )
 
 
@@ -41,13 +59,17 @@ RULES: tuple[Rule, ...] = (
     Rule("kind", "app", "flask", 4, "its small core and blueprints suit a small web app"),
     Rule("kind", "app", "pyramid", 2, "it starts as small as a single file"),
     Rule("kind", "app", "django", 1, "it has everything a web app may need later"),
-    Rule("kind", "api", "fastapi", 4, "it validates JSON from type hints and documents it as OpenAPI"),
+    Rule(
+        "kind", "api", "fastapi", 4, "it validates JSON from type hints and documents it as OpenAPI"
+    ),
     Rule("kind", "api", "falcon", 3, "it maps REST resources to responders with little overhead"),
     Rule("kind", "api", "flask", 1, "JSON views are one decorator away"),
-    Rule("realtime", True, "fastapi", 3, "it is async from the ground up (ASGI, websockets)"),
-    Rule("realtime", True, "falcon", 2, "it runs as ASGI with async responders and websockets"),
+    Rule("realtime", True, "fastapi", 5, "it is async from the ground up (ASGI, websockets)"),
+    Rule("realtime", True, "falcon", 3, "it runs as ASGI with async responders and websockets"),
     Rule("realtime", True, "django", 1, "it has async views on ASGI"),
-    Rule("speed", True, "falcon", 4, "it is built for raw request throughput"),
+    Rule("realtime", True, "flask", -2, "it is synchronous first"),
+    Rule("realtime", True, "pyramid", -2, "it is WSGI only"),
+    Rule("speed", True, "falcon", 5, "it is built for raw request throughput"),
     Rule("speed", True, "fastapi", 1, "it runs on a fast ASGI stack"),
     Rule("speed", False, "django", 1, "its overhead does not matter for this app"),
     Rule("batteries", True, "django", 4, "it ships ORM, admin, auth, forms and migrations"),
@@ -55,7 +77,7 @@ RULES: tuple[Rule, ...] = (
     Rule("batteries", False, "flask", 2, "you choose each extension yourself"),
     Rule("batteries", False, "falcon", 1, "it stays out of your way"),
     Rule("batteries", False, "fastapi", 1, "you add only the parts you need"),
-    Rule("growth", True, "pyramid", 4, "it is made to start small and finish big through includes"),
+    Rule("growth", True, "pyramid", 5, "it is made to start small and finish big through includes"),
     Rule("growth", True, "django", 2, "its apps split a large project into parts"),
     Rule("growth", False, "flask", 1, "a small project stays small and simple"),
 )
@@ -73,12 +95,19 @@ class Recommendation:
         title = catalog.get(self.pick).title
         runner = catalog.get(self.runner_up).title
         because = "; ".join(self.reasons) if self.reasons else "it is a sound general choice"
-        return (f"{title}, because {because}. Runner-up: {runner} "
-                f"({self.scores[self.runner_up]} points against {self.scores[self.pick]}).")
+        return (
+            f"{title}, because {because}. Runner-up: {runner} "
+            f"({self.scores[self.runner_up]} points against {self.scores[self.pick]})."
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"pick": self.pick, "runner_up": self.runner_up, "scores": self.scores,
-                "reasons": list(self.reasons), "why": self.why}
+        return {
+            "pick": self.pick,
+            "runner_up": self.runner_up,
+            "scores": self.scores,
+            "reasons": list(self.reasons),
+            "why": self.why,
+        }
 
 
 def recommend(needs: Mapping[str, Any]) -> Recommendation:
@@ -92,4 +121,6 @@ def recommend(needs: Mapping[str, Any]) -> Recommendation:
     ranked = sorted(scores, key=lambda name: -scores[name])
     pick, runner_up = ranked[0], ranked[1]
     strongest = sorted(reasons[pick], key=lambda item: -item[0])
-    return Recommendation(pick, runner_up, scores, tuple(reason for _, reason in strongest))
+    return Recommendation(
+        pick, runner_up, scores, tuple(reason for points, reason in strongest if points > 0)
+    )

@@ -25,8 +25,10 @@ def templates_root() -> Path:
     if override:
         root = Path(override)
         if not (root / "base").is_dir():
-            raise OperationFailed(f"SCAFFOLD_TEMPLATES={override} has no base/ layer",
-                                  "point it at a copy of scaffold's templates/ folder")
+            raise OperationFailed(
+                f"SCAFFOLD_TEMPLATES={override} has no base/ layer",
+                "point it at a copy of scaffold's templates/ folder",
+            )
         return root
     packaged = Path(__file__).parent / "templates"
     return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "templates"
@@ -48,8 +50,10 @@ class LayerConfig:
 
         config_file = layer_dir / "copier.yml"
         if not config_file.is_file():
-            raise OperationFailed(f"{layer_dir} is not a layer (no copier.yml)",
-                                  "check SCAFFOLD_TEMPLATES or reinstall scaffold")
+            raise OperationFailed(
+                f"{layer_dir} is not a layer (no copier.yml)",
+                "check SCAFFOLD_TEMPLATES or reinstall scaffold",
+            )
         config = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
         return cls(
             root=layer_dir / config.get("_subdirectory", ""),
@@ -73,8 +77,10 @@ def _render_string(text: str, data: Mapping[str, Any], where: str) -> str:
     try:
         return _jinja_env().from_string(text).render(**data)
     except TemplateError as error:
-        raise OperationFailed(f"template {where} failed to render: {error}",
-                              "fix the template or report a scaffold bug") from error
+        raise OperationFailed(
+            f"template {where} failed to render: {error}",
+            "fix the template or report a scaffold bug",
+        ) from error
 
 
 def _source_files(config: LayerConfig) -> Iterator[Path]:
@@ -98,8 +104,10 @@ def _target_path(rel: Path, config: LayerConfig, data: Mapping[str, Any], layer:
         if not rendered:
             return None
         if rendered in (".", "..") or "/" in rendered or "\\" in rendered or "\0" in rendered:
-            raise OperationFailed(f"template path {layer}/{rel} renders outside the project",
-                                  "answers must not contain path separators")
+            raise OperationFailed(
+                f"template path {layer}/{rel} renders outside the project",
+                "answers must not contain path separators",
+            )
         parts.append(rendered)
     name = parts[-1]
     if rel.name.endswith(config.suffix):
@@ -107,8 +115,9 @@ def _target_path(rel: Path, config: LayerConfig, data: Mapping[str, Any], layer:
     return "/".join(parts)
 
 
-def render_layer(layer_dir: Path, data: Mapping[str, Any], dest: Path,
-                 owners: dict[str, str] | None = None) -> list[str]:
+def render_layer(
+    layer_dir: Path, data: Mapping[str, Any], dest: Path, owners: dict[str, str] | None = None
+) -> list[str]:
     """Render one layer into dest; return the relative paths written, sorted.
 
     `owners` maps files already written by earlier layers to their layer; writing one of them
@@ -127,8 +136,10 @@ def render_layer(layer_dir: Path, data: Mapping[str, Any], dest: Path,
         if target is None:
             continue
         if target in owners:
-            raise OperationFailed(f"layer {layer} would overwrite {target} from {owners[target]}",
-                                  "a later layer must not write an earlier layer's file")
+            raise OperationFailed(
+                f"layer {layer} would overwrite {target} from {owners[target]}",
+                "a later layer must not write an earlier layer's file",
+            )
         if is_template:
             text = source.read_text(encoding="utf-8")
             content = _render_string(text, data, f"{layer}/{rel}").encode("utf-8")
@@ -144,14 +155,17 @@ def render_layer(layer_dir: Path, data: Mapping[str, Any], dest: Path,
     return sorted(written)
 
 
-def render_layers(root: Path, layers: tuple[str, ...], data: Mapping[str, Any],
-                  dest: Path) -> dict[str, str]:
+def render_layers(
+    root: Path, layers: tuple[str, ...], data: Mapping[str, Any], dest: Path
+) -> dict[str, str]:
     """Render layers in order into dest; return {relative path: layer that wrote it}."""
     owners: dict[str, str] = {}
     for layer in layers:
         layer_dir = root / layer
         if not layer_dir.is_dir():
-            raise OperationFailed(f"template layer {layer!r} is missing from {root}",
-                                  "reinstall scaffold or fix SCAFFOLD_TEMPLATES")
+            raise OperationFailed(
+                f"template layer {layer!r} is missing from {root}",
+                "reinstall scaffold or fix SCAFFOLD_TEMPLATES",
+            )
         render_layer(layer_dir, data, dest, owners)
     return owners

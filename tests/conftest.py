@@ -1,0 +1,74 @@
+"""Shared fixtures: run the CLI in-process, generate projects, install them into venvs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from scaffold import catalog
+from scaffold.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATES = REPO / "templates"
+
+
+def available_frameworks() -> list[str]:
+    """Catalog frameworks whose template folder exists: new ones join the tests by themselves."""
+    return [name for name in catalog.names() if (TEMPLATES / name / "copier.yml").is_file()]
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> Result:
+    runner = CliRunner()
+    old = Path.cwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        return runner.invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def generate(dest: Path, framework: str, *data: str) -> Path:
+    args = ["new", str(dest), "--framework", framework, "--defaults"]
+    for pair in data:
+        args += ["--data", pair]
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.output
+    return dest
+
+
+def tree_snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under root (but .git), as bytes: to prove nothing changed or two trees match."""
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and ".git" not in path.relative_to(root).parts
+    }
+
+
+UV = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+
+
+def make_venv(project: Path) -> Path:
+    """A fresh venv with the project installed editable with its dev extra; returns its python."""
+    venv = project / ".venv"
+    subprocess.run([UV, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [UV, "pip", "install", "--quiet", "--python", str(python), "-e", ".[dev]"],
+        cwd=project,
+        check=True,
+        timeout=600,
+    )
+    return python
+
+
+@pytest.fixture
+def cli():
+    return run_cli
