@@ -72,3 +72,25 @@ def make_venv(project: Path) -> Path:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Print the template matrix as combination x check -> status and seconds."""
+    rows: dict[str, dict[str, str]] = {}
+    for status in ("passed", "failed"):
+        for report in terminalreporter.stats.get(status, []):
+            if report.when != "call":
+                continue
+            checks = {
+                k[len("matrix:") :]: v for k, v in report.user_properties if k.startswith("matrix:")
+            }
+            if checks:
+                kind = "boot" if "test_boot_matrix" in report.nodeid else "render"
+                combo = report.nodeid.split("[", 1)[-1].rstrip("]")
+                rows[f"{kind} {combo}"] = checks | {"total": f"{report.duration:.1f}s"}
+    if not rows:
+        return
+    terminalreporter.section("template matrix")
+    for name, checks in sorted(rows.items()):
+        cells = "  ".join(f"{check}={value.replace(' ', ':')}" for check, value in checks.items())
+        terminalreporter.write_line(f"{name:<48} {cells}")

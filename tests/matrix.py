@@ -1,0 +1,68 @@
+"""The template matrix, derived from the catalog and the answer schema (no hand-kept list).
+
+Every framework with its defaults; the full product of each framework's own choice options
+with `docker`; the remaining common choices (python_version) rotated through those, so every
+value of every option is rendered and checked. Boots run for every combination whose option
+values change code (the catalog's options), not for ones that only change metadata.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from dataclasses import dataclass
+
+from scaffold import catalog
+from scaffold.questions import COMMON_QUESTIONS
+from tests.conftest import available_frameworks
+
+
+@dataclass(frozen=True)
+class Combination:
+    framework: str
+    data: tuple[tuple[str, str], ...]
+
+    @property
+    def id(self) -> str:
+        values = [f"{k}={v}" for k, v in self.data if k != "python_version"]
+        return "-".join([self.framework, *values]) or self.framework
+
+    @property
+    def pairs(self) -> list[str]:
+        return [f"{key}={value}" for key, value in self.data]
+
+    def with_answer(self, key: str, value: str) -> Combination:
+        return Combination(self.framework, tuple(sorted({**dict(self.data), key: value}.items())))
+
+
+def _values(question) -> list[str]:
+    if question.type == "bool":
+        return ["false", "true"]
+    return list(question.choices)
+
+
+def combinations() -> list[Combination]:
+    docker = next(q for q in COMMON_QUESTIONS if q.name == "docker")
+    rotated = [q for q in COMMON_QUESTIONS if q.type == "choice"]
+    result = []
+    counter = itertools.count()
+    for name in available_frameworks():
+        framework = catalog.get(name)
+        varied = [q for q in framework.options if q.type in ("choice", "bool")] + [docker]
+        for values in itertools.product(*(_values(q) for q in varied)):
+            data = dict(zip((q.name for q in varied), values, strict=True))
+            i = next(counter)
+            for question in rotated:
+                data[question.name] = question.choices[i % len(question.choices)]
+            result.append(Combination(name, tuple(sorted(data.items()))))
+    return result
+
+
+def boot_combinations() -> list[Combination]:
+    """One boot per code path (every framework option value), on the Python running the tests."""
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return [
+        c.with_answer("python_version", running)
+        for c in combinations()
+        if dict(c.data).get("docker") == "false"
+    ]
