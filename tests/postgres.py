@@ -9,6 +9,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,8 +28,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def postgres_url(directory: Path) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     """Start a trust-auth server on 127.0.0.1; yield its DATABASE_URL; always stop it."""
+    # Not under pytest's tmp_path: its 0700 parents would lock the postgres user out.
+    directory = Path(tempfile.mkdtemp(prefix="scaffold-pg-"))
     data = directory / "data"
     run_as: list[str] = []
     if os.geteuid() == 0:  # initdb refuses root: run it as the postgres user
