@@ -1,0 +1,549 @@
+"""`scaffold update` and `scaffold adopt`: real git merges of template changes into projects.
+
+Template changes are simulated on a copy of templates/ that SCAFFOLD_TEMPLATES points at.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+import scaffold
+from scaffold import catalog
+from scaffold import update as update_module
+from scaffold.errors import BadInput
+from scaffold.migrations import Migration, drop, migrate_answers, pending, rename, version_key
+from scaffold.new import create_project
+from scaffold.project import RECORD_FILE, TEMPLATE_BRANCH, init_repository
+from scaffold.update import changed_answers, commit_message, update_project
+from tests.conftest import TEMPLATES, available_frameworks, generate, run_cli, tree_snapshot
+
+FRAMEWORKS = available_frameworks()
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    result = subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.com", *args],
+                            cwd=cwd, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"git {args} failed: {result.stderr}")
+    return result.stdout.strip()
+
+
+def commit(project: Path, message: str = "user edit") -> None:
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "-m", message)
+
+
+def repo_state(project: Path) -> dict[str, object]:
+    """Everything an update could change: refs, HEAD, status, files, worktrees."""
+    return {
+        "refs": git(project, "for-each-ref", "--format=%(refname) %(objectname)", check=False),
+        "head": git(project, "symbolic-ref", "--quiet", "HEAD", check=False),
+        "head_commit": git(project, "rev-parse", "HEAD", check=False),
+        "status": git(project, "status", "--porcelain", "--ignored", check=False),
+        "worktrees": git(project, "worktree", "list", "--porcelain", check=False),
+        "files": tree_snapshot(project),
+    }
+
+
+def tracked(project: Path) -> dict[str, bytes]:
+    return {name: (project / name).read_bytes() for name in git(project, "ls-files").splitlines()}
+
+
+def fresh_render(tmp_path: Path, framework: str, answers: dict[str, object]) -> dict[str, bytes]:
+    dest = tmp_path / "fresh"
+    shutil.rmtree(dest, ignore_errors=True)
+    create_project(dest, framework, answers, use_git=False)
+    files = tree_snapshot(dest)
+    files.pop(".env")
+    return files
+
+
+def answers_of(project: Path) -> dict[str, object]:
+    return yaml.safe_load((project / RECORD_FILE).read_text())["answers"]
+
+
+def edit(path: Path, change: Callable[[str], str]) -> None:
+    path.write_text(change(path.read_text()))
+
+
+@pytest.fixture
+def templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    copy = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setenv("SCAFFOLD_TEMPLATES", str(copy))
+    return copy
+
+
+def base_file(templates: Path, name: str) -> Path:
+    return templates / "base" / "template" / name
+
+
+def change_editorconfig(templates: Path) -> None:
+    edit(base_file(templates, ".editorconfig"), lambda text: text + "\n[*.md]\nindent_size = 2\n")
+
+
+def update(project: Path, *args: str):
+    return run_cli("update", str(project), *args)
+
+
+# 1
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_untouched_project_merges_cleanly_and_equals_a_fresh_render(
+    framework: str, tmp_path: Path, templates: Path
+) -> None:
+    project = generate(tmp_path / "shop", framework)
+    old_tip = git(project, "rev-parse", TEMPLATE_BRANCH)
+    change_editorconfig(templates)
+    edit(base_file(templates, "README.md.jinja"),
+         lambda t: t + "\nMaintained by {{ author_name }}.\n")
+
+    result = update(project)
+
+    assert result.exit_code == 0, result.output
+    assert "updated  .editorconfig" in result.output and "updated  README.md" in result.output
+    assert tracked(project) == fresh_render(tmp_path, framework, answers_of(project))
+    assert git(project, "status", "--porcelain") == ""
+    assert git(project, "rev-parse", f"{TEMPLATE_BRANCH}^") == old_tip
+    assert len(git(project, "rev-list", "--parents", "-n1", "HEAD").split()) == 3  # a merge
+    assert git(project, "worktree", "list").count("\n") == 0  # the temporary worktree is gone
+
+
+# 2
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_user_edits_that_do_not_overlap_are_kept(
+    framework: str, tmp_path: Path, templates: Path
+) -> None:
+    project = generate(tmp_path / "shop", framework)
+    edit(project / "README.md", lambda t: t.replace("\n", "\nOur team's notes.\n", 1))
+    (project / "NOTES.md").write_text("mine\n")
+    commit(project)
+    edit(base_file(templates, "README.md.jinja"), lambda t: t + "\nTemplate footer.\n")
+    change_editorconfig(templates)
+
+    result = update(project)
+
+    assert result.exit_code == 0, result.output
+    readme = (project / "README.md").read_text()
+    assert "Our team's notes." in readme and readme.endswith("Template footer.\n")
+    assert (project / "NOTES.md").read_text() == "mine\n"
+    assert "[*.md]" in (project / ".editorconfig").read_text()
+    assert git(project, "status", "--porcelain") == ""
+
+
+# 3
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_overlapping_edits_conflict_and_merge_abort_restores_the_user_state(
+    framework: str, tmp_path: Path, templates: Path
+) -> None:
+    project = generate(tmp_path / "shop", framework)
+    edit(project / ".editorconfig", lambda t: t.replace("indent_size = 4", "indent_size = 2"))
+    commit(project)
+    before = repo_state(project)
+    edit(base_file(templates, ".editorconfig"), lambda t: t.replace("indent_size = 4",
+                                                                    "indent_size = 8"))
+    change_editorconfig(templates)
+
+    result = update(project)
+
+    assert result.exit_code == 3, result.output
+    assert "conflict .editorconfig" in result.output and "git merge --abort" in result.output
+    text = (project / ".editorconfig").read_text()
+    assert "<<<<<<<" in text and "indent_size = 8" in text and ">>>>>>>" in text
+    git(project, "merge", "--abort")
+    after = repo_state(project)
+    template_ref = f"refs/heads/{TEMPLATE_BRANCH}"
+    assert {k: v for k, v in after.items() if k != "refs"} == {
+        k: v for k, v in before.items() if k != "refs"}
+    strip = lambda refs: [r for r in str(refs).splitlines() if not r.startswith(template_ref)]  # noqa: E731
+    assert strip(after["refs"]) == strip(before["refs"])
+    # The template branch keeps the update, so running again offers the same merge.
+    assert update(project).exit_code == 3
+
+
+# 4
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_template_adds_deletes_and_renames_files(
+    framework: str, tmp_path: Path, templates: Path
+) -> None:
+    project = generate(tmp_path / "shop", framework)
+    edit(project / ".github/workflows/ci.yml", lambda t: t + "# our own CI note\n")
+    commit(project)
+    base_file(templates, "CONTRIBUTING.md.jinja").write_text(
+        "# Contributing to {{ project_name }}\n")
+    base_file(templates, ".pre-commit-config.yaml").unlink()
+    workflows = base_file(templates, ".github/workflows")
+    (workflows / "ci.yml.jinja").rename(workflows / "tests.yml.jinja")
+
+    result = update(project, "--json")
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["status"] == "merged"
+    assert report["added"] == ["CONTRIBUTING.md"]
+    assert report["removed"] == [".pre-commit-config.yaml"]
+    assert report["renamed"] == [[".github/workflows/ci.yml", ".github/workflows/tests.yml"]]
+    assert (project / "CONTRIBUTING.md").read_text() == "# Contributing to My Project\n"
+    assert not (project / ".pre-commit-config.yaml").exists()
+    assert not (project / ".github/workflows/ci.yml").exists()
+    # git followed the rename: the user's line moved with the file.
+    assert (project / ".github/workflows/tests.yml").read_text().endswith("# our own CI note\n")
+
+
+def _other_choices(framework: str) -> list[str]:
+    return [f"{q.name}={next(c for c in q.choices if c != q.default)}"
+            for q in catalog.get(framework).options if q.type == "choice"]
+
+
+# 5
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_an_answer_change_re_renders(framework: str, tmp_path: Path, templates: Path) -> None:
+    project = generate(tmp_path / "shop", framework)
+    pairs = ["description=A shop for tea.", "python_version=3.12", *_other_choices(framework)]
+
+    result = update(project, *[arg for pair in pairs for arg in ("--data", pair)])
+
+    assert result.exit_code == 0, result.output
+    assert "answer description: 'My Project, a web application.' -> 'A shop for tea.'" in (
+        result.output)
+    answers = answers_of(project)
+    assert answers["description"] == "A shop for tea." and answers["python_version"] == "3.12"
+    assert "A shop for tea." in (project / "README.md").read_text()
+    assert tracked(project) == fresh_render(tmp_path, framework, answers)
+    message = git(project, "log", "-1", "--format=%B", TEMPLATE_BRANCH)
+    assert "description: 'My Project, a web application.' -> 'A shop for tea.'" in message
+    assert git(project, "log", "-1", "--format=%an <%ae>", TEMPLATE_BRANCH) == (
+        "Your Name <you@example.com>")  # the answers' identity, not the machine's
+
+
+# 6
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("fetch_branch", [True, False], ids=["branch-fetched", "remote-only"])
+def test_a_fresh_clone_can_update(
+    framework: str, fetch_branch: bool, tmp_path: Path, templates: Path
+) -> None:
+    origin = generate(tmp_path / "origin", framework)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", str(origin), str(clone))
+    if fetch_branch:
+        git(clone, "branch", TEMPLATE_BRANCH, f"origin/{TEMPLATE_BRANCH}")
+    change_editorconfig(templates)
+
+    result = update(clone)
+
+    assert result.exit_code == 0, result.output
+    assert tracked(clone) == fresh_render(tmp_path, framework, answers_of(clone))
+    # Without a local branch, the remote's copy is the base and the local branch is created.
+    assert git(clone, "rev-parse", f"{TEMPLATE_BRANCH}^") == git(origin, "rev-parse",
+                                                                 TEMPLATE_BRANCH)
+
+
+# 7
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_no_op_update_says_so_and_changes_nothing(
+    framework: str, tmp_path: Path, templates: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = generate(tmp_path / "shop", framework)
+    before = repo_state(project)
+    result = update(project)
+    assert result.exit_code == 0, result.output
+    assert "already up to date" in result.output
+    assert repo_state(project) == before
+    # A release that changes no rendered file is no update either (only the version differs).
+    monkeypatch.setattr(scaffold, "__version__", "0.99.0")
+    assert "already up to date" in update(project).output
+    assert repo_state(project) == before
+
+
+def test_a_release_names_both_versions_and_records_the_new_one(
+    tmp_path: Path, templates: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = generate(tmp_path / "shop", FRAMEWORKS[0])
+    old = scaffold.__version__
+    monkeypatch.setattr(scaffold, "__version__", "0.99.0")
+    change_editorconfig(templates)
+    result = update(project)
+    assert result.exit_code == 0, result.output
+    assert f"scaffold {old} -> 0.99.0" in result.output
+    subject = git(project, "log", "-1", "--format=%s", TEMPLATE_BRANCH)
+    assert subject == f"Update scaffold template from scaffold {old} to 0.99.0"
+    assert yaml.safe_load((project / RECORD_FILE).read_text())["scaffold_version"] == "0.99.0"
+
+
+def test_dry_run_prints_the_diff_and_changes_nothing(tmp_path: Path, templates: Path) -> None:
+    project = generate(tmp_path / "shop", FRAMEWORKS[0])
+    before = repo_state(project)
+    change_editorconfig(templates)
+    result = update(project, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "+[*.md]" in result.output and "Dry run" in result.output
+    assert repo_state(project) == before
+
+
+def test_a_failing_render_changes_nothing(tmp_path: Path, templates: Path) -> None:
+    project = generate(tmp_path / "shop", FRAMEWORKS[0])
+    before = repo_state(project)
+    edit(base_file(templates, "README.md.jinja"), lambda t: t + "{{ no_such_answer }}\n")
+    result = update(project)
+    assert result.exit_code == 1, result.output
+    assert "no_such_answer" in result.output
+    assert repo_state(project) == before
+
+
+@pytest.mark.parametrize("step", ["worktree", "commit-tree", "update-ref", "merge"])
+def test_an_interrupt_midway_puts_everything_back(
+    step: str, tmp_path: Path, templates: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C right after each git step: branch, tree and template branch as before."""
+    project = generate(tmp_path / "shop", FRAMEWORKS[0])
+    edit(project / ".editorconfig", lambda t: t.replace("indent_size = 4", "indent_size = 2"))
+    commit(project)  # overlapping edits, so the interrupted merge is left half-done
+    before = repo_state(project)
+    edit(base_file(templates, ".editorconfig"), lambda t: t.replace("indent_size = 4",
+                                                                    "indent_size = 8"))
+    real_git = update_module.git
+    fired = []
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the worktree goes
+
+    def interrupted_git(cwd: Path, *args: str, **kwargs):
+        result = real_git(cwd, *args, **kwargs)
+        if step in args and not fired:
+            fired.append(args)
+            raise KeyboardInterrupt  # the step happened, then Ctrl-C arrived
+        return result
+
+    monkeypatch.setattr(update_module, "git", interrupted_git)
+    with pytest.raises(KeyboardInterrupt):
+        update_project(project)
+    assert fired
+    if step == "merge":
+        assert fired[0][-1] == TEMPLATE_BRANCH  # the interrupt hit the merge itself
+    assert repo_state(project) == before
+    assert list(scratch.iterdir()) == []  # the temporary worktree is gone
+
+
+# 8
+def _not_git(project: Path) -> None:
+    shutil.rmtree(project / ".git")
+
+
+def _no_record(project: Path) -> None:
+    git(project, "rm", "--quiet", RECORD_FILE)
+    commit(project)
+
+
+def _bad_record(project: Path) -> None:
+    (project / RECORD_FILE).write_text("answers: [unclosed\n")
+    commit(project)
+
+
+def _modified(project: Path) -> None:
+    edit(project / "README.md", lambda t: t + "draft\n")
+
+
+def _untracked(project: Path) -> None:
+    (project / "scratch.txt").write_text("x\n")
+
+
+def _conflicting_branch(project: Path) -> None:
+    git(project, "switch", "--quiet", "-c", "other")
+    edit(project / "README.md", lambda t: "other\n" + t)
+    commit(project)
+    git(project, "switch", "--quiet", "main")
+    edit(project / "README.md", lambda t: "main\n" + t)
+    commit(project)
+
+
+def _merge_in_progress(project: Path) -> None:
+    _conflicting_branch(project)
+    git(project, "merge", "other", check=False)
+
+
+def _rebase_in_progress(project: Path) -> None:
+    _conflicting_branch(project)
+    git(project, "rebase", "other", check=False)
+
+
+def _detached(project: Path) -> None:
+    git(project, "switch", "--quiet", "--detach")
+
+
+def _on_template_branch(project: Path) -> None:
+    git(project, "switch", "--quiet", TEMPLATE_BRANCH)
+
+
+def _missing_template(project: Path) -> None:
+    git(project, "branch", "--quiet", "-D", TEMPLATE_BRANCH)
+
+
+def _newer_version(project: Path) -> None:
+    edit(project / RECORD_FILE, lambda t: t.replace(f"scaffold_version: {scaffold.__version__}",
+                                                    "scaffold_version: 99.0.0"))
+    commit(project)
+
+
+def _no_commits(project: Path) -> None:
+    shutil.rmtree(project / ".git")
+    git(project, "init", "--quiet")
+
+
+def _unrelated_template(project: Path) -> None:
+    _missing_template(project)
+    tree = git(project, "write-tree")
+    orphan = git(project, "commit-tree", tree, "-m", "unrelated")
+    git(project, "branch", TEMPLATE_BRANCH, orphan)
+
+
+REFUSALS = {
+    "not-a-git-repository": (_not_git, [], "is not a git repository"),
+    "no-record": (_no_record, [], "is not a scaffold project"),
+    "unreadable-record": (_bad_record, [], "is not valid YAML"),
+    "modified-file": (_modified, [], "has uncommitted changes (README.md)"),
+    "untracked-file": (_untracked, [], "has uncommitted changes (scratch.txt)"),
+    "merge-in-progress": (_merge_in_progress, [], "has a merge in progress"),
+    "rebase-in-progress": (_rebase_in_progress, [], "has a rebase in progress"),
+    "detached-head": (_detached, [], "is on a detached HEAD"),
+    "on-template-branch": (_on_template_branch, [], f"is on {TEMPLATE_BRANCH}"),
+    "no-commits": (_no_commits, [], "has no commits yet"),
+    "missing-template-branch": (_missing_template, [], "scaffold adopt"),
+    "unrelated-template-branch": (_unrelated_template, [], "shares no history"),
+    "newer-scaffold": (_newer_version, [], "newer than the installed"),
+    "invalid-answer": (lambda p: None, ["--data", "package=Not-Valid"], "package='Not-Valid'"),
+    "unknown-answer": (lambda p: None, ["--data", "colour=red"], "unknown answer 'colour'"),
+    "malformed-data": (lambda p: None, ["--data", "novalue"], "is not KEY=VALUE"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS)
+def test_refusals_are_one_line_exit_2_and_change_nothing(
+    case: str, tmp_path: Path, templates: Path
+) -> None:
+    setup, args, expected = REFUSALS[case]
+    project = generate(tmp_path / "shop", FRAMEWORKS[0])
+    setup(project)
+    change_editorconfig(templates)  # there is something to update; the refusal must win
+    before = repo_state(project)
+    result = update(project, *args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("scaffold: error:"), result.output
+    assert expected in lines[0]
+    assert repo_state(project) == before
+
+
+def test_the_untracked_env_file_does_not_count_as_dirty(tmp_path: Path, templates: Path) -> None:
+    project = generate(tmp_path / "shop", FRAMEWORKS[0])
+    assert (project / ".env").is_file()
+    change_editorconfig(templates)
+    assert update(project).exit_code == 0
+
+
+def test_update_from_a_subdirectory_updates_the_project(tmp_path: Path, templates: Path) -> None:
+    project = generate(tmp_path / "shop", FRAMEWORKS[0])
+    change_editorconfig(templates)
+    result = update(project / "tests")
+    assert result.exit_code == 0, result.output
+    assert "[*.md]" in (project / ".editorconfig").read_text()
+
+
+# adopt
+def test_adopt_in_a_clone_points_at_the_remote_branch(tmp_path: Path, templates: Path) -> None:
+    origin = generate(tmp_path / "origin", FRAMEWORKS[0])
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", str(origin), str(clone))
+    before = repo_state(clone)
+    result = run_cli("adopt", str(clone))
+    assert result.exit_code == 2
+    assert f"git branch {TEMPLATE_BRANCH} origin/{TEMPLATE_BRANCH}" in result.output
+    assert repo_state(clone) == before
+
+
+def test_adopt_recreates_the_branch_so_the_next_update_brings_only_new_changes(
+    tmp_path: Path, templates: Path
+) -> None:
+    project = generate(tmp_path / "shop", FRAMEWORKS[0])
+    edit(project / "README.md", lambda t: t + "Our notes.\n")
+    commit(project)
+    _missing_template(project)
+    files = tree_snapshot(project)
+
+    result = run_cli("adopt", str(project))
+    assert result.exit_code == 0, result.output
+    assert tree_snapshot(project) == files  # -s ours: no file changed
+    assert git(project, "status", "--porcelain") == ""
+    assert run_cli("adopt", str(project)).exit_code == 2  # the branch exists now
+    assert "already up to date" in update(project).output
+
+    change_editorconfig(templates)
+    report = json.loads(update(project, "--json").output)
+    assert report["status"] == "merged" and report["updated"] == [".editorconfig"]
+    assert (project / "README.md").read_text().endswith("Our notes.\n")
+
+
+def test_adopt_a_project_committed_without_scaffold_git(tmp_path: Path, templates: Path) -> None:
+    project = tmp_path / "shop"
+    create_project(project, FRAMEWORKS[0], {}, use_git=False)
+    git(project, "init", "--quiet", "--initial-branch=trunk")
+    commit(project, "initial")
+    assert run_cli("adopt", str(project)).exit_code == 0
+    change_editorconfig(templates)
+    assert update(project).exit_code == 0
+    assert git(project, "branch", "--show-current") == "trunk"
+    assert tracked(project) == fresh_render(tmp_path, FRAMEWORKS[0], answers_of(project))
+
+
+# migrations
+def test_version_key_orders_releases() -> None:
+    assert version_key("0.10.0") > version_key("0.9.1") > version_key("0.9")
+    assert version_key("1.0.0rc1") == version_key("1.0")
+    with pytest.raises(BadInput):
+        version_key("latest")
+
+
+def test_migrations_rename_and_drop_only_for_older_records() -> None:
+    steps = [Migration("0.3.0", "drop x", drop("x")),
+             Migration("0.2.0", "rename a", rename("a", "b"))]
+    assert [m.version for m in pending("0.1.0", "0.3.0", steps)] == ["0.2.0", "0.3.0"]
+    assert migrate_answers({"a": 1, "x": 2, "c": 3}, "0.1.0", "0.3.0", steps) == {"c": 3, "b": 1}
+    assert migrate_answers({"a": 1}, "0.2.0", "0.3.0", steps) == {"a": 1}  # already migrated
+    assert migrate_answers({"a": 1, "b": 2}, "0.1.0", "0.2.0", steps) == {"b": 2}
+
+
+def test_update_migrates_a_renamed_answer_before_rendering(tmp_path: Path, templates: Path) -> None:
+    """A project recorded by an older scaffold that called python_version `python`."""
+    project = tmp_path / "shop"
+    framework = FRAMEWORKS[0]
+    create_project(project, framework, {"python_version": "3.12"}, use_git=False)
+    edit(project / RECORD_FILE, lambda t: t.replace("python_version:", "python:").replace(
+        f"scaffold_version: {scaffold.__version__}", "scaffold_version: 0.0.1"))
+    (project / ".env").unlink()
+    init_repository(project, answers_of(project) | {"python_version": "3.12"}, "old scaffold")
+    with pytest.raises(BadInput, match="unknown answer 'python'"):
+        update_project(project)  # without the migration the old record is unreadable
+
+    renamed = Migration(scaffold.__version__, "python is python_version", rename("python",
+                                                                                "python_version"))
+    result = update_project(project, migrations=[renamed])
+
+    assert result.status == "merged" and result.from_version == "0.0.1"
+    answers = answers_of(project)
+    assert answers["python_version"] == "3.12" and "python" not in answers
+    assert tracked(project) == fresh_render(tmp_path, framework, answers)
+
+
+def test_report_helpers() -> None:
+    assert changed_answers({"a": 1, "gone": 2}, {"a": 3, "new": 4}) == [
+        ("a", 1, 3), ("new", None, 4), ("gone", 2, None)]
+    assert commit_message("0.1.0", "0.1.0", []) == "Re-render scaffold template with scaffold 0.1.0"
+    assert "- a: 1 -> 3" in commit_message("0.1.0", "0.2.0", [("a", 1, 3)])
+    assert commit_message("0.1.0", "0.1.0", [("a", 1, 3)]).startswith(
+        "Re-render scaffold template with scaffold 0.1.0 for new answers: a\n")
