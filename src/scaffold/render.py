@@ -112,6 +112,8 @@ def _target_path(rel: Path, config: LayerConfig, data: Mapping[str, Any], layer:
     name = parts[-1]
     if rel.name.endswith(config.suffix):
         parts[-1] = name[: -len(config.suffix)]
+        if not parts[-1]:
+            return None  # `{% if x %}name{% endif %}.jinja`: Copier drops it when x is false
     return "/".join(parts)
 
 
