@@ -24,8 +24,9 @@ class Combination:
 
     @property
     def id(self) -> str:
-        values = [f"{k}={v}" for k, v in self.data if k != "python_version"]
-        return "-".join([self.framework, *values]) or self.framework
+        shown = [f"{k}={v}" for k, v in self.data if k not in SILENT_IN_ID]
+        awkward = ["awkward-names"] if dict(self.data).get("package") else []
+        return "-".join([self.framework, *shown, *awkward])
 
     @property
     def pairs(self) -> list[str]:
@@ -33,6 +34,16 @@ class Combination:
 
     def with_answer(self, key: str, value: str) -> Combination:
         return Combination(self.framework, tuple(sorted({**dict(self.data), key: value}.items())))
+
+
+AWKWARD_NAMES = {
+    "project_name": "Bob's Shop & <Co> 100% (the biggest one around town, we mean it)"[:60],
+    "package": "inventory_and_shop_admin",  # 24 characters, the limit
+    "description": "Sells 'quotes' & <b>tags</b> at 100%, {braces} too; " + "long " * 28,
+}
+
+
+SILENT_IN_ID = {"python_version", *AWKWARD_NAMES}
 
 
 def _values(question) -> list[str]:
@@ -54,6 +65,8 @@ def combinations() -> list[Combination]:
             i = next(counter)
             for question in rotated:
                 data[question.name] = question.choices[i % len(question.choices)]
+            if data["docker"] == "true":  # line lengths, quoting and escaping in every file
+                data.update(AWKWARD_NAMES)
             result.append(Combination(name, tuple(sorted(data.items()))))
     return result
 

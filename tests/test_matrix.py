@@ -72,6 +72,17 @@ def check_lint(project: Path) -> None:
         assert result.returncode == 0, (result.stdout + result.stderr)[-1500:]
 
 
+def check_bandit(project: Path) -> None:
+    """No medium or high findings in the application code (tests may assert and spawn)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bandit", "-q", "-r", ".", "-ll", "-x", "./tests,./.venv"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-1500:]
+
+
 def check_config(project: Path, tmp: Path) -> None:
     record = yaml.safe_load((project / RECORD_FILE).read_text())
     text = (project / RECORD_FILE).read_text()
@@ -93,6 +104,7 @@ def check_deploy_configs(project: Path) -> None:
             "pytest",
             "-q",
             "--no-cov",
+            "--noconftest",  # the project's conftest imports its framework, not installed here
             "-p",
             "no:cacheprovider",
             "tests/test_deploy_config.py",
@@ -118,6 +130,7 @@ def test_render_matrix(combo: Combination, tmp_path: Path, record_property) -> N
     checks.run("layered", lambda: _every_layer_wrote(first))
     checks.run("lint", lambda: check_lint(first))
     checks.run("config", lambda: check_config(first, tmp_path))
+    checks.run("bandit", lambda: check_bandit(first))
     checks.run("deploy-configs", lambda: check_deploy_configs(first))
     checks.finish()
 
@@ -157,6 +170,6 @@ def test_boot_matrix(combo: Combination, tmp_path: Path, record_property, reques
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory):
-    with postgres_url(tmp_path_factory.mktemp("pg")) as url:
+def postgres_server():
+    with postgres_url() as url:
         yield url

@@ -115,12 +115,12 @@ class Question:
 def check_project_name(value: str) -> str | None:
     if not value:
         return "is empty"
-    if len(value) > 80:
-        return "is longer than 80 characters"
+    if len(value) > 60:
+        return "is longer than 60 characters"
     if any(ch in value for ch in "/\\") or ".." in value:
         return "contains a path separator or '..'"
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        return "contains control characters"
+    if problem := check_text(value):
+        return problem
     if not any(ch.isalnum() for ch in value):
         return "has no letters or digits"
     return None
@@ -129,8 +129,8 @@ def check_project_name(value: str) -> str | None:
 def check_package(value: str) -> str | None:
     if not _PACKAGE_RE.fullmatch(value):
         return "is not a lowercase Python identifier (letters, digits, underscores)"
-    if len(value) > 50:
-        return "is longer than 50 characters"
+    if len(value) > 24:  # it appears in imports and settings paths; keep lines short
+        return "is longer than 24 characters"
     if keyword.iskeyword(value) or keyword.issoftkeyword(value):
         return "is a Python keyword"
     if value in sys.stdlib_module_names:
@@ -157,8 +157,11 @@ def check_unix_user(value: str) -> str | None:
 
 
 def check_text(value: str) -> str | None:
+    """Free text lands in Python, TOML and HTML: no control characters, no " or \\."""
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         return "contains control characters"
+    if '"' in value or "\\" in value:
+        return "contains \" or \\; use ' instead of \""
     return "is longer than 200 characters" if len(value) > 200 else None
 
 

@@ -4,6 +4,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Self
 
 
 @dataclass(frozen=True)
@@ -13,7 +14,7 @@ class Settings:
     api_token: str = ""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Self:
         """Read APP_* variables; refuse values that would silently misbehave."""
         log_level = environ.get("APP_LOG_LEVEL", cls.log_level).strip().upper() or cls.log_level
         if not isinstance(logging.getLevelName(log_level), int):
