@@ -237,10 +237,7 @@ def test_hostile_input(state, argv, message, tmp_path: Path) -> None:
 def test_check_without_nginx_says_how_to_install(tmp_path: Path) -> None:
     p = project(tmp_path)
     before = fingerprint(tmp_path)
-    env = {
-        "PATH": str(Path(sys.executable).parent) + ":/usr/bin/nonexistent",
-        "HOME": str(tmp_path),
-    }
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:/nonexistent"}
     result = subprocess.run(
         [sys.executable, "-m", "scaffold", "check", str(p)],
         env=env,

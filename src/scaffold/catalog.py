@@ -17,6 +17,14 @@ class EnvVar:
     example: str
     help: str
     secret: bool = False  # generated per project into the untracked .env
+    # (answer, value, example): a different example when an answer has that value
+    example_when: tuple[tuple[str, str, str], ...] = ()
+
+    def example_for(self, answers: dict[str, Any]) -> str:
+        for answer, value, example in self.example_when:
+            if answers.get(answer) == value:
+                return example.format(**answers)
+        return self.example.format(**answers)
 
 
 @dataclass(frozen=True)
@@ -51,26 +59,33 @@ class Framework:
 
 
 # Measured in benchmarks/serving.py; see benchmarks/README.md for the ASGI worker choice.
-WORKER_CLASSES = {"wsgi": "sync", "asgi": "uvicorn_worker.UvicornWorker"}
+# The native asgi worker beat uvicorn_worker.UvicornWorker on req/s, needs no extra package and
+# keeps gunicorn's access log format and forwarded-header rules (benchmarks/README.md).
+WORKER_CLASSES = {"wsgi": "sync", "asgi": "asgi"}
 SERVER_DEPENDENCIES = {
     "wsgi": ("gunicorn>=23.0",),
-    "asgi": ("gunicorn>=23.0", "uvicorn-worker>=0.3"),
+    "asgi": ("gunicorn>=27.0",),  # the native asgi worker as tested; beta before 25
 }
 DEPLOY_ENV = (
     EnvVar("GUNICORN_BIND", "unix:/run/{package}/gunicorn.sock",
            "where gunicorn listens; systemd socket activation overrides it"),
-    EnvVar("WEB_CONCURRENCY", "", "gunicorn worker count; empty picks one from the CPU count"),
+    # Never empty: gunicorn itself parses WEB_CONCURRENCY on import and fails on "".
+    EnvVar("WEB_CONCURRENCY", "3", "gunicorn worker processes; unset: 2 x cores + 1 for sync "
+           "workers, one per core for async ones"),
+    EnvVar("FORWARDED_ALLOW_IPS", "127.0.0.1,::1", "proxies whose X-Forwarded-* gunicorn "
+           "trusts over TCP (a unix socket is guarded by its file mode); '*' on Heroku"),
 )
 
 FRAMEWORKS: tuple[Framework, ...] = (
     Framework(
         name="django",
         title="Django",
-        summary="Batteries included: ORM, admin, auth, forms and migrations for database-backed sites.",
+        summary=("Batteries included: ORM, admin, auth, forms and migrations for "
+                 "database-backed sites."),
         traits=("batteries-included", "orm", "admin", "content-sites", "wsgi"),
         app_entry="{package}.wsgi:application",
-        dev_command="python manage.py runserver",
-        static_dir="staticfiles",
+        dev_command="python manage.py migrate && python manage.py runserver",
+        static_dir="staticfiles",  # STATIC_ROOT, filled by collectstatic
         static_probe="css/site.css",
         options=(
             Question("database", "Database engine", "sqlite", type="choice",
@@ -78,10 +93,14 @@ FRAMEWORKS: tuple[Framework, ...] = (
         ),
         env=(
             EnvVar("DJANGO_SECRET_KEY", "", "signing key for sessions and tokens", secret=True),
-            EnvVar("DJANGO_DEBUG", "false", "never true in production"),
+            EnvVar("DJANGO_DEBUG", "", "true/false; empty: on with dev settings, production "
+                   "settings are always off"),
             EnvVar("DJANGO_ALLOWED_HOSTS", "{domain}", "comma-separated host names"),
             EnvVar("DJANGO_CSRF_TRUSTED_ORIGINS", "https://{domain}", "comma-separated origins"),
-            EnvVar("DATABASE_URL", "sqlite:///db.sqlite3", "database connection URL"),
+            EnvVar("DATABASE_URL", "sqlite:///db.sqlite3",
+                   "database URL; sqlite paths are relative to the project root",
+                   example_when=(("database", "postgresql", "postgres:///{package}"),)),
+            EnvVar("DJANGO_LOG_LEVEL", "INFO", "logging level of the stdout log"),
         ),
         production_env=(("DJANGO_SETTINGS_MODULE", "{package}.settings.production"),),
         prepare=(("python", "manage.py", "collectstatic", "--noinput"),
@@ -107,10 +126,18 @@ FRAMEWORKS: tuple[Framework, ...] = (
         summary="Typed async APIs: validation from type hints, dependency injection, OpenAPI docs.",
         traits=("async", "typed", "openapi", "json-api", "asgi"),
         app_entry="{package}.main:app",
-        dev_command="fastapi dev {package}/main.py",
+        # uvicorn is in the dev extra; `fastapi dev` would need all of fastapi[standard].
+        dev_command="uvicorn {package}.main:app --reload",
         interface="asgi",
+        static_dir="{package}/static",
         static_probe="robots.txt",
-        env=(EnvVar("APP_LOG_LEVEL", "INFO", "logging level"),),
+        env=(
+            EnvVar("APP_LOG_LEVEL", "INFO", "logging level: DEBUG, INFO, WARNING, ERROR"),
+            EnvVar("APP_DATABASE_PATH", "",
+                   "SQLite file; empty means $STATE_DIRECTORY/items.sqlite3 under systemd, "
+                   "else ./items.sqlite3"),
+            EnvVar("APP_MAX_PAGE_SIZE", "100", "most items one list request returns"),
+        ),
     ),
     Framework(
         name="falcon",
@@ -118,14 +145,19 @@ FRAMEWORKS: tuple[Framework, ...] = (
         summary="Fast, reliable REST microservices: resources, responders, hooks and middleware.",
         traits=("fast", "rest", "microservices", "minimal", "wsgi-or-asgi"),
         app_entry="{package}.app:create_app()",
-        dev_command="gunicorn --reload {package}.app:create_app()",
+        # The production config picks the worker class for either interface and reads .env.
+        dev_command="gunicorn -c deploy/gunicorn.conf.py --reload -w 1 -b 127.0.0.1:8000",
         interface_answer="interface",
         static_probe="robots.txt",
         options=(
             Question("interface", "Serve as WSGI (sync) or ASGI (async)", "wsgi", type="choice",
                      choices=("wsgi", "asgi")),
         ),
-        env=(EnvVar("APP_LOG_LEVEL", "INFO", "logging level"),),
+        env=(
+            EnvVar("APP_LOG_LEVEL", "INFO", "logging level"),
+            EnvVar("APP_API_TOKEN", "", "bearer token for the API's writes; empty refuses them",
+                   secret=True),
+        ),
     ),
     Framework(
         name="pyramid",
@@ -158,7 +190,7 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
     """Everything the layers render with: the answers plus the catalog's facts about the framework."""
     interface = framework.interface_for(answers)
     env_vars = [
-        {"name": var.name, "example": var.example.format(**answers), "help": var.help,
+        {"name": var.name, "example": var.example_for(answers), "help": var.help,
          "secret": var.secret}
         for var in framework.env + DEPLOY_ENV
     ]

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from scaffold import __version__
-from scaffold.errors import ScaffoldError
+from scaffold.errors import EXIT_USAGE, OperationFailed, ScaffoldError
 
 
 def _fail(error: ScaffoldError) -> None:
@@ -20,16 +20,25 @@ def _fail(error: ScaffoldError) -> None:
 
 
 class ScaffoldGroup(click.Group):
-    """Turns expected failures into one line and an exit code, and Ctrl-C into a clean exit."""
+    """Turns every expected failure, click's usage errors included, into one line and an exit
+    code, and Ctrl-C into a clean exit."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
         try:
-            return super().invoke(ctx)
+            result = super().main(*args, **kwargs)
         except ScaffoldError as error:
             _fail(error)
-        except KeyboardInterrupt:
+        except click.UsageError as error:
+            where = error.ctx.command_path if error.ctx else "scaffold"
+            click.echo(f"scaffold: error: {error.format_message()}; see `{where} --help`", err=True)
+            sys.exit(EXIT_USAGE)
+        except (KeyboardInterrupt, click.Abort):
             click.echo("scaffold: interrupted; nothing was left behind", err=True)
             sys.exit(130)
+        except click.ClickException as error:
+            _fail(OperationFailed(error.format_message()))
+        sys.exit(result if isinstance(result, int) else 0)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -149,6 +158,64 @@ def new(dest: Path, framework: str | None, defaults: bool, data: tuple[str, ...]
     click.echo("  python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'")
     click.echo("  pytest")
     click.echo(f"  {project.framework.fill(project.framework.dev_command, project.answers)}")
+
+
+@main.command()
+@click.argument("project", default=".", type=click.Path(path_type=Path))
+@click.option("--data", "-d", "data", multiple=True, metavar="KEY=VALUE",
+              help="Change an answer, e.g. --data description='A shop'. Repeatable.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the diff that would be merged; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.pass_context
+def update(ctx: click.Context, project: Path, data: tuple[str, ...], dry_run: bool,
+           as_json: bool) -> None:
+    """Merge template improvements (and changed answers) into PROJECT (default: .)."""
+    from scaffold.errors import EXIT_CONFLICTS
+    from scaffold.questions import parse_data_pairs
+    from scaffold.update import report_lines, update_project
+
+    result = update_project(project, parse_data_pairs(data), dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        click.echo("\n".join(report_lines(result)))
+    if result.conflicts:
+        ctx.exit(EXIT_CONFLICTS)
+
+
+@main.command()
+@click.argument("project", default=".", type=click.Path(path_type=Path))
+def adopt(project: Path) -> None:
+    """Recreate the scaffold/template branch of PROJECT from its current answers."""
+    from scaffold.adopt import adopt_project
+
+    result = adopt_project(project)
+    click.echo(f"Created {result.branch} at {result.commit[:12]} from the answers in "
+               f"{result.record_file} (scaffold {result.version}) and merged it into "
+               f"{result.into} without changing any file")
+    click.echo("  review how the project differs from a fresh render: "
+               f"git diff {result.branch} HEAD")
+
+
+@main.command()
+@click.argument("project", default=".", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one machine-readable JSON document.")
+@click.option("--no-nginx", is_flag=True, help="Skip the nginx stage (gunicorn only).")
+@click.option("--keep", is_flag=True, help="Keep the venv, logs and nginx prefix for inspection.")
+def check(project: Path, as_json: bool, no_nginx: bool, keep: bool) -> None:
+    """Prove PROJECT (default: .) installs, passes its tests and boots behind nginx."""
+    from scaffold.check import Progress, failure, result_lines, run_check
+
+    progress = Progress() if as_json else Progress(
+        started=lambda name: click.echo(f"  ..    {name}", err=True) if _is_interactive() else None,
+        finished=lambda result: click.echo("\n".join(result_lines(result))),
+        output=lambda line: click.echo(f"        {line}", err=True) if line.strip() else None,
+    )
+    report = run_check(project, nginx=not no_nginx, keep=keep, progress=progress)
+    click.echo(report.to_json() if as_json else report.summary())
+    if error := failure(report):
+        raise error
 
 
 def raise_usage(message: str, hint: str) -> None:
