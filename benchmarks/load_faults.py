@@ -165,10 +165,16 @@ def measure(name: str, seconds: float) -> dict[str, str]:
             )
             return {"requests": total, "errors": errors}
 
-        before = set(worker_pids(master.pid))
-        killed = under_load(lambda: os.kill(sorted(before)[0], signal.SIGKILL))
+        victim: list[int] = []
+
+        def kill_one_worker() -> None:
+            # Picked at the last moment: max_requests may have recycled earlier workers.
+            victim.append(worker_pids(master.pid)[0])
+            os.kill(victim[0], signal.SIGKILL)
+
+        killed = under_load(kill_one_worker)
         wait_until(lambda: len(worker_pids(master.pid)) == WORKERS, "respawn", 15)
-        respawned = set(worker_pids(master.pid)) - before
+        respawned = victim[0] not in worker_pids(master.pid)
         rate = killed["errors"] / max(killed["requests"], 1)
         results["kill -9 worker"] = (
             f"{killed['errors']}/{killed['requests']} errors "
