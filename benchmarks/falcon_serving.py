@@ -91,10 +91,6 @@ def main() -> None:
             prefix = work / f"nginx-{interface}"
             site_text = (project / "deploy" / "nginx" / f"{package}.conf").read_text()
             conf = write_prefix(prefix, site_text, site, prefix / "error.log")
-            # check's prefix allows 64 connections: 32 clients + 32 upstreams would hit it. Debian's
-            # own nginx.conf allows 768, so give the benchmark that.
-            conf.write_text(conf.read_text().replace("worker_connections 64;",
-                                                     "worker_connections 768;"))
             stack.enter_context(running(
                 [*gunicorn, "-c", "deploy/gunicorn.conf.py", "--bind", f"unix:{sock}"],
                 project, env, log))

@@ -104,7 +104,6 @@ def measure(name: str, seconds: float) -> dict[str, str]:
     conf = write_prefix(
         prefix, (project / f"deploy/nginx/{package}.conf").read_text(), site, prefix / "error.log"
     )
-    conf.write_text(conf.read_text().replace("worker_connections 64;", "worker_connections 1024;"))
     url = f"https://{DOMAIN}:{https}{framework.health_path}"
     gunicorn = [
         str(venv / "bin/python"),
