@@ -195,7 +195,8 @@ def test_sigterm_at_any_moment_leaves_all_or_nothing(delay: float, tmp_path: Pat
     assert b"Traceback" not in err
     assert leftovers(tmp_path) == []
     if (tmp_path / "p").exists():  # it finished first: then it must be complete
-        assert proc.returncode == 0
+        # -SIGTERM: it came during interpreter shutdown, after the work, when handlers are gone
+        assert proc.returncode in (0, -signal.SIGTERM)
         assert (tmp_path / "p" / ".env").is_file()
         assert git_out(tmp_path / "p", "status", "--porcelain") == ""
     else:  # -SIGTERM only while still importing, before the handler and before any write

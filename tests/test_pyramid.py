@@ -25,8 +25,8 @@ PAGE_TEMPLATES = {
 # Each installed bake also carries awkward answers, so its own suite proves they survive.
 AWKWARD_ANSWERS = {
     "jinja2": (),
-    "chameleon": ('project_name=Café "Quoted" <Shop> & 100%',),
-    "mako": ("package=" + "m" * 50, "description=" + "A long description; " * 9 + "\\ end."),
+    "chameleon": ("project_name=Café 'Quoted' <Shop> & 100%",),
+    "mako": ("package=" + "m" * 24, "description=" + "A long description; " * 9 + "<end> & %."),
 }
 
 

@@ -187,7 +187,7 @@ def get(name: str) -> Framework:
 
 
 def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, Any]:
-    """Everything the layers render with: the answers plus the catalog's facts about the framework."""
+    """Everything the layers render with: the answers plus the catalog's framework facts."""
     interface = framework.interface_for(answers)
     env_vars = [
         {"name": var.name, "example": var.example_for(answers), "help": var.help,
