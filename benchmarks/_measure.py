@@ -35,6 +35,13 @@ HEADER = (
 )
 
 
+def print_table(results: dict[str, Series], reference: Series) -> None:
+    """The results as a Markdown table, each row's ratio against the reference series."""
+    print(HEADER)
+    for series in results.values():
+        print(series.row(None if series is reference else reference))
+
+
 def timed_run(
     argv: Sequence[str], cwd: str | None = None, env: dict | None = None
 ) -> tuple[float, float]:

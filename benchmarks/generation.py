@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _measure import HEADER, interleave, timed_run  # noqa: E402
+from _measure import interleave, print_table, timed_run  # noqa: E402
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[1]
@@ -67,9 +67,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     reference = results["django-admin startproject"]
     print(f"rounds={args.rounds} cores={os.cpu_count()} python={sys.version.split()[0]}")
-    print(HEADER)
-    for series in results.values():
-        print(series.row(None if series is reference else reference))
+    print_table(results, reference)
 
 
 if __name__ == "__main__":

@@ -29,11 +29,12 @@ from serving import free_port, running, wait_until  # noqa: E402
 
 from scaffold import catalog  # noqa: E402
 from scaffold.nginx_site import LocalSite, make_self_signed, write_prefix  # noqa: E402
+from scaffold.venv import find_uv  # noqa: E402
 
 DOMAIN = "localhost"
 WORKERS = 2
 GRACEFUL_TIMEOUT = 30.0
-UV = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+UV = find_uv() or "uv"
 NGINX = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin")
 
 

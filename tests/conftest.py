@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from scaffold import catalog
 from scaffold.cli import main
+from scaffold.venv import find_uv
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "templates"
@@ -43,6 +43,13 @@ def generate(dest: Path, framework: str, *data: str) -> Path:
     return dest
 
 
+def git_out(project: Path, *args: str) -> str:
+    """Run git in project; its stdout, stripped. Fails the test if git fails."""
+    return subprocess.run(
+        ["git", *args], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def tree_snapshot(root: Path) -> dict[str, bytes]:
     """Every file under root (but .git), as bytes: to prove nothing changed or two trees match."""
     return {
@@ -52,7 +59,7 @@ def tree_snapshot(root: Path) -> dict[str, bytes]:
     }
 
 
-UV = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+UV = find_uv() or "uv"
 
 
 def make_venv(project: Path) -> Path:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from scaffold import catalog
+from scaffold.http_probe import free_port
 from scaffold.nginx_site import LocalSite, make_self_signed, write_prefix
 from scaffold.questions import resolve_answers
 from scaffold.render import render_layer, templates_root
@@ -30,8 +31,13 @@ TOOL_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin"
 NGINX = shutil.which("nginx", path=TOOL_PATH)
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze", path=TOOL_PATH)
 DOMAIN = "example.com"
-DEPLOY_FILES = ("deploy/gunicorn.conf.py", "deploy/README.md", "Procfile",
-                "tests/test_boot.py", "tests/test_deploy_config.py")
+DEPLOY_FILES = (
+    "deploy/gunicorn.conf.py",
+    "deploy/README.md",
+    "Procfile",
+    "tests/test_boot.py",
+    "tests/test_deploy_config.py",
+)
 # The forms `scaffold check` localizes (src/scaffold/nginx_site.py); the template must keep them.
 NGINX_CONTRACT = (
     r"^\s*server unix:/run/{package}/gunicorn\.sock fail_timeout=0;$",
@@ -55,9 +61,23 @@ def run_project_tests(project: Path, *args: str) -> subprocess.CompletedProcess[
     """The generated project's own tests, with this interpreter (it has every framework)."""
     env = {**os.environ, "PYTHONPATH": str(project), "PATH": TOOL_PATH}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-         "--noconftest", *args],
-        cwd=project, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--noconftest",
+            *args,
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -68,8 +88,12 @@ def test_every_framework_gets_the_deploy_files_from_its_catalog_entry(
     project = generate(tmp_path / "site", framework, "package=site_app")
     fw = catalog.get(framework)
     data = catalog.template_data(fw, resolve_answers(fw.questions, {"package": "site_app"}))
-    for name in (*DEPLOY_FILES, "deploy/nginx/site_app.conf", "deploy/systemd/site_app.socket",
-                 "deploy/systemd/site_app.service"):
+    for name in (
+        *DEPLOY_FILES,
+        "deploy/nginx/site_app.conf",
+        "deploy/systemd/site_app.socket",
+        "deploy/systemd/site_app.service",
+    ):
         text = (project / name).read_text()
         assert not re.search(r"\{\{|\{%", text.replace("${{", "")), f"unrendered Jinja in {name}"
     conf = (project / "deploy/gunicorn.conf.py").read_text()
@@ -79,8 +103,9 @@ def test_every_framework_gets_the_deploy_files_from_its_catalog_entry(
         assert f'os.environ.setdefault("{name}", "{value}")' in conf
     site = (project / "deploy/nginx/site_app.conf").read_text()
     for form in NGINX_CONTRACT:
-        pattern = form.format(package="site_app", domain=re.escape(DOMAIN),
-                              static_dir=re.escape(data["static_dir"]))
+        pattern = form.format(
+            package="site_app", domain=re.escape(DOMAIN), static_dir=re.escape(data["static_dir"])
+        )
         assert re.search(pattern, site, re.MULTILINE), pattern
     service = (project / "deploy/systemd/site_app.service").read_text()
     stop = int(re.search(r"^TimeoutStopSec=(\d+)$", service, re.MULTILINE).group(1))
@@ -118,8 +143,12 @@ def test_flask_project_boots_and_passes_every_deploy_check(tmp_path: Path) -> No
         # A typo systemd-analyze only reports on stderr, with exit status 0 by default.
         ("deploy/systemd/my_project.service", "Type=notify", "Tpye=notify", "systemd"),
         # A valid worker class that is not the intended one: --check-config accepts it.
-        ("deploy/gunicorn.conf.py", 'worker_class = "sync"', 'worker_class = "gthread"',
-         "worker_class"),
+        (
+            "deploy/gunicorn.conf.py",
+            'worker_class = "sync"',
+            'worker_class = "gthread"',
+            "worker_class",
+        ),
     ],
 )
 def test_the_generated_checks_catch_a_broken_file(
@@ -138,9 +167,15 @@ def test_the_generated_checks_catch_a_broken_file(
 
 def render_deploy_layer(dest: Path, **facts: str) -> Path:
     """Only the deploy layer, for a framework that exists only in this test: catalog data in."""
-    fw = catalog.Framework(name="imaginary", title="Imaginary", summary="", traits=(),
-                           app_entry="{package}.server:build()", dev_command="run",
-                           **facts)  # type: ignore[arg-type]
+    fw = catalog.Framework(
+        name="imaginary",
+        title="Imaginary",
+        summary="",
+        traits=(),
+        app_entry="{package}.server:build()",
+        dev_command="run",
+        **facts,
+    )  # type: ignore[arg-type]
     data = catalog.template_data(fw, resolve_answers(fw.questions, {"package": "imag"}))
     render_layer(templates_root() / "deploy", data, dest)
     return dest
@@ -204,25 +239,36 @@ class ServedSite:
     project: Path
     gunicorn_log: Path
 
-    def get(self, path: str, headers: dict[str, str] | None = None, tls: bool = True,
-            server_name: str = DOMAIN, verify: bool = True) -> tuple[int, dict[str, str], bytes]:
+    def get(
+        self,
+        path: str,
+        headers: dict[str, str] | None = None,
+        tls: bool = True,
+        server_name: str = DOMAIN,
+        verify: bool = True,
+    ) -> tuple[int, dict[str, str], bytes]:
         """GET through nginx on 127.0.0.1, trusting only the test's certificate."""
         if tls:
             context = ssl.create_default_context(cafile=str(self.site.certificate))
             if not verify:
                 context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
             connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                server_name, self.site.https_port, context=context, timeout=10)
+                server_name, self.site.https_port, context=context, timeout=10
+            )
         else:
             connection = http.client.HTTPConnection(server_name, self.site.http_port, timeout=10)
         # Reach 127.0.0.1 whatever the name, so TLS still sends the real name (SNI) and checks it.
         connection._create_connection = lambda address, *args, **kwargs: (  # type: ignore[attr-defined]
-            socket.create_connection(("127.0.0.1", address[1]), *args, **kwargs))
+            socket.create_connection(("127.0.0.1", address[1]), *args, **kwargs)
+        )
         try:
             connection.request("GET", path, headers=headers or {})
             response = connection.getresponse()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, \
-                response.read()
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.getheaders()},
+                response.read(),
+            )
         finally:
             connection.close()
 
@@ -233,12 +279,6 @@ def wait_for(ready, what: str, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"no {what} after {timeout:.0f} s")
         time.sleep(0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def stop(process: subprocess.Popen, sig: signal.Signals) -> None:
@@ -263,18 +303,33 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
     cert, key = make_self_signed(DOMAIN, work)
     site = LocalSite(free_port(), free_port(), sock, cert, key, project / "shop/static")
     prefix = work / "nginx"
-    conf = write_prefix(prefix, (project / "deploy/nginx/shop.conf").read_text(), site,
-                        prefix / "error.log")
+    conf = write_prefix(
+        prefix, (project / "deploy/nginx/shop.conf").read_text(), site, prefix / "error.log"
+    )
     gunicorn_log = work / "gunicorn.log"
     env = {**os.environ, "PYTHONPATH": f"{work}{os.pathsep}{project}", "WEB_CONCURRENCY": "2"}
     with gunicorn_log.open("wb") as log:
         gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
-             "--bind", f"unix:{sock}", "probe_app:app"],
-            cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT)
-    nginx = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(conf), "-e",
-                              str(prefix / "error.log")], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "deploy/gunicorn.conf.py",
+                "--bind",
+                f"unix:{sock}",
+                "probe_app:app",
+            ],
+            cwd=project,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    nginx = subprocess.Popen(
+        [NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     served = ServedSite(site, project, gunicorn_log)
     try:
         wait_for(sock.exists, "gunicorn")
@@ -309,10 +364,14 @@ def test_forwarded_for_is_trusted_for_one_hop_only(served_site: ServedSite) -> N
     assert seen["forwarded_for"] == "198.51.100.66, 127.0.0.1"  # nginx appended its client
     assert seen["remote_addr"] == "127.0.0.1"  # the forged first hop is ignored
     # gunicorn's access log names the forwarded client and the duration (written after the reply).
-    line = re.compile(r'^"198\.51\.100\.66, 127\.0\.0\.1" .*"GET /_probe HTTP/1\.[01]" 200 .*ms$',
-                      re.MULTILINE)
-    wait_for(lambda: line.search(served_site.gunicorn_log.read_text(errors="replace")),
-             "the access log line", timeout=10)
+    line = re.compile(
+        r'^"198\.51\.100\.66, 127\.0\.0\.1" .*"GET /_probe HTTP/1\.[01]" 200 .*ms$', re.MULTILINE
+    )
+    wait_for(
+        lambda: line.search(served_site.gunicorn_log.read_text(errors="replace")),
+        "the access log line",
+        timeout=10,
+    )
 
 
 @pytest.mark.slow

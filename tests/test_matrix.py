@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from scaffold.project import RECORD_FILE, TEMPLATE_BRANCH
-from tests.conftest import generate
+from tests.conftest import generate, git_out
 from tests.matrix import Combination, boot_combinations, combinations
 from tests.postgres import postgres_url
 
@@ -50,14 +50,8 @@ class Checks:
         assert not self.failures, "\n".join(self.failures)
 
 
-def git(project: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=project, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
 def check_rendered(project: Path) -> None:
-    for name in git(project, "ls-files").splitlines():
+    for name in git_out(project, "ls-files").splitlines():
         assert not name.endswith(".jinja"), f"leftover template {name}"
         if name.endswith(RUNTIME_TEMPLATE_SUFFIXES) and "/templates/" in f"/{name}":
             continue
@@ -137,7 +131,7 @@ def test_render_matrix(combo: Combination, tmp_path: Path, record_property) -> N
 
 def _same_tree(first: Path, second: Path) -> None:
     tree = f"{TEMPLATE_BRANCH}^{{tree}}"
-    assert git(first, "rev-parse", tree) == git(second, "rev-parse", tree)
+    assert git_out(first, "rev-parse", tree) == git_out(second, "rev-parse", tree)
 
 
 def _every_layer_wrote(project: Path) -> None:

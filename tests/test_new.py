@@ -16,13 +16,7 @@ from scaffold import catalog
 from scaffold import new as new_module
 from scaffold.errors import OperationFailed
 from scaffold.project import TEMPLATE_BRANCH
-from tests.conftest import available_frameworks, generate, run_cli
-
-
-def git_out(project: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=project, capture_output=True, text=True, check=True
-    ).stdout.strip()
+from tests.conftest import available_frameworks, generate, git_out, run_cli
 
 
 @pytest.mark.parametrize("framework", available_frameworks())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from scaffold import catalog
+from scaffold.http_probe import free_port
 from tests.conftest import generate, make_venv, run_cli, tree_snapshot
 
 LANGUAGES = catalog.get("pyramid").options[0].choices
@@ -47,8 +47,11 @@ def run(args: list[str], cwd: Path, timeout: float = 600) -> subprocess.Complete
 def installed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """(language, project, venv python): one bake per template language, installed with uv."""
     language = request.param
-    project = bake(tmp_path_factory.mktemp(f"pyramid-{language}") / "site", language,
-                   *AWKWARD_ANSWERS[language])
+    project = bake(
+        tmp_path_factory.mktemp(f"pyramid-{language}") / "site",
+        language,
+        *AWKWARD_ANSWERS[language],
+    )
     return language, project, make_venv(project)
 
 
@@ -71,12 +74,6 @@ def test_each_language_is_ruff_clean_and_leaves_git_clean(installed) -> None:
     assert run(["git", "status", "--porcelain"], project).stdout == ""
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def http_get(port: int, path: str) -> tuple[int, str, str]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
@@ -94,15 +91,22 @@ def test_pserve_development_ini_serves_the_home_page(installed, tmp_path: Path) 
     port = free_port()
     # development.ini listens on 6543; only the server section is swapped for a free port.
     ini = tmp_path / "pserve.ini"
-    ini.write_text(f"[app:main]\nuse = config:{project / 'development.ini'}#main\n\n"
-                   f"[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\n")
+    ini.write_text(
+        f"[app:main]\nuse = config:{project / 'development.ini'}#main\n\n"
+        f"[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\n"
+    )
     assert "use = egg:waitress#main" in (project / "development.ini").read_text()
     env = {k: v for k, v in os.environ.items() if k != "SESSION_SECRET"}
     log = tmp_path / "pserve.log"
     with log.open("wb") as output:
-        server = subprocess.Popen([str(python.parent / "pserve"), str(ini), "--reload"],
-                                  cwd=project, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        server = subprocess.Popen(
+            [str(python.parent / "pserve"), str(ini), "--reload"],
+            cwd=project,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -191,8 +195,15 @@ def test_render_is_deterministic_for_each_language(language: str, tmp_path: Path
 @pytest.mark.parametrize("value", ["jinja", "Jinja2", "django", ""])
 def test_bad_template_language_is_refused_and_nothing_written(value: str, tmp_path: Path) -> None:
     dest = tmp_path / "site"
-    result = run_cli("new", str(dest), "--framework", "pyramid", "--defaults",
-                     "--data", f"template_language={value}")
+    result = run_cli(
+        "new",
+        str(dest),
+        "--framework",
+        "pyramid",
+        "--defaults",
+        "--data",
+        f"template_language={value}",
+    )
     assert result.exit_code == 2
     assert "template_language" in result.output
     assert len(result.output.strip().splitlines()) == 1

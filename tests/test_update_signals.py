@@ -12,22 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATES, generate
-
-
-def git(project: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=project, capture_output=True, text=True, check=True
-    ).stdout.strip()
+from tests.conftest import TEMPLATES, generate, git_out
 
 
 def state(project: Path) -> tuple[str, str, str, str, str]:
     return (
-        git(project, "rev-parse", "HEAD"),
-        git(project, "rev-parse", "scaffold/template"),
-        git(project, "status", "--porcelain"),
-        git(project, "branch", "--show-current"),
-        git(project, "worktree", "list", "--porcelain").count("worktree "),
+        git_out(project, "rev-parse", "HEAD"),
+        git_out(project, "rev-parse", "scaffold/template"),
+        git_out(project, "status", "--porcelain"),
+        git_out(project, "branch", "--show-current"),
+        git_out(project, "worktree", "list", "--porcelain").count("worktree "),
     )
 
 
