@@ -33,7 +33,7 @@ from scaffold.catalog import WORKER_CLASSES
 PYTHON = sys.executable
 DOMAIN = "localhost"  # resolves to 127.0.0.1, so wrk's TLS SNI picks the site's server block
 TARGETS = {"wsgi": 0.8, "asgi": 0.7}
-HELLO_FALCON = '''import falcon{asgi_import}
+HELLO_FALCON = """import falcon{asgi_import}
 
 
 class Health:
@@ -43,13 +43,16 @@ class Health:
 
 app = {app_class}()
 app.add_route("/healthz", Health())
-'''
+"""
 
 
 def hello_falcon(interface: str) -> str:
     asgi = interface == "asgi"
-    return HELLO_FALCON.format(asgi_import=".asgi" if asgi else "", async_="async " if asgi else "",
-                               app_class="falcon.asgi.App" if asgi else "falcon.App")
+    return HELLO_FALCON.format(
+        asgi_import=".asgi" if asgi else "",
+        async_="async " if asgi else "",
+        app_class="falcon.asgi.App" if asgi else "falcon.App",
+    )
 
 
 def generate_falcon(work: Path, interface: str) -> Path:
@@ -83,41 +86,86 @@ def main() -> None:
         for interface in TARGETS:
             project = generate_falcon(work, interface)
             package = project.name
-            env = {**os.environ, "WEB_CONCURRENCY": str(args.workers), "PYTHONPATH": str(project),
-                   "APP_LOG_LEVEL": "INFO"}
+            env = {
+                **os.environ,
+                "WEB_CONCURRENCY": str(args.workers),
+                "PYTHONPATH": str(project),
+                "APP_LOG_LEVEL": "INFO",
+            }
             sock = work / f"{interface}.sock"
             http_port, https_port, bare_port, direct_port = (free_port() for _ in range(4))
             site = LocalSite(http_port, https_port, sock, cert, key, project / package / "static")
             prefix = work / f"nginx-{interface}"
             site_text = (project / "deploy" / "nginx" / f"{package}.conf").read_text()
             conf = write_prefix(prefix, site_text, site, prefix / "error.log")
-            stack.enter_context(running(
-                [*gunicorn, "-c", "deploy/gunicorn.conf.py", "--bind", f"unix:{sock}"],
-                project, env, log))
+            stack.enter_context(
+                running(
+                    [*gunicorn, "-c", "deploy/gunicorn.conf.py", "--bind", f"unix:{sock}"],
+                    project,
+                    env,
+                    log,
+                )
+            )
             # The same app and config on TCP without nginx: splits the app's cost from nginx's.
-            stack.enter_context(running(
-                [*gunicorn, "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{direct_port}"],
-                project, env, log))
-            stack.enter_context(running(
-                [nginx, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
-                prefix, env, log, stop=signal.SIGQUIT))
+            stack.enter_context(
+                running(
+                    [
+                        *gunicorn,
+                        "-c",
+                        "deploy/gunicorn.conf.py",
+                        "--bind",
+                        f"127.0.0.1:{direct_port}",
+                    ],
+                    project,
+                    env,
+                    log,
+                )
+            )
+            stack.enter_context(
+                running(
+                    [nginx, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
+                    prefix,
+                    env,
+                    log,
+                    stop=signal.SIGQUIT,
+                )
+            )
             hello = work / f"hello_falcon_{interface}.py"
             hello.write_text(hello_falcon(interface))
             bare_env = {**os.environ, "PYTHONPATH": str(work)}
-            stack.enter_context(running(
-                [*gunicorn, "-c", "/dev/null", "-w", str(args.workers),
-                 "-k", WORKER_CLASSES[interface], "--access-logfile", "-",
-                 "-b", f"127.0.0.1:{bare_port}", f"{hello.stem}:app"],
-                work, bare_env, log))
+            stack.enter_context(
+                running(
+                    [
+                        *gunicorn,
+                        "-c",
+                        "/dev/null",
+                        "-w",
+                        str(args.workers),
+                        "-k",
+                        WORKER_CLASSES[interface],
+                        "--access-logfile",
+                        "-",
+                        "-b",
+                        f"127.0.0.1:{bare_port}",
+                        f"{hello.stem}:app",
+                    ],
+                    work,
+                    bare_env,
+                    log,
+                )
+            )
             for port in (https_port, bare_port, direct_port):
                 wait_until(lambda p=port: tcp_open(p), f"{interface} server on port {port}")
             wait_until(sock.exists, f"gunicorn ({interface}) on the unix socket")
             targets[f"{interface}: generated, nginx (HTTPS) -> unix socket"] = (
-                f"https://{DOMAIN}:{https_port}/healthz")
+                f"https://{DOMAIN}:{https_port}/healthz"
+            )
             targets[f"{interface}: generated, gunicorn direct (TCP)"] = (
-                f"http://127.0.0.1:{direct_port}/healthz")
+                f"http://127.0.0.1:{direct_port}/healthz"
+            )
             targets[f"{interface}: bare Falcon, gunicorn direct"] = (
-                f"http://127.0.0.1:{bare_port}/healthz")
+                f"http://127.0.0.1:{bare_port}/healthz"
+            )
         time.sleep(1.0)  # workers import the app after the listener opens
         for url in targets.values():  # warm-up, and a failure here fails fast
             wrk(url, 1, args.connections)
@@ -128,20 +176,26 @@ def main() -> None:
 
     medians = {name: statistics.median(values) for name, values in rates.items()}
     version = subprocess.check_output([*gunicorn, "--version"], text=True).split()[-1]
-    print(f"wrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds interleaved, "
-          f"{args.workers} gunicorn workers each, {os.cpu_count()} CPUs, gunicorn "
-          f"{version.strip('()')}")
+    print(
+        f"wrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds interleaved, "
+        f"{args.workers} gunicorn workers each, {os.cpu_count()} CPUs, gunicorn "
+        f"{version.strip('()')}"
+    )
     print("| setup | median req/s | min | max |")
     print("| --- | ---: | ---: | ---: |")
     for name, values in rates.items():
         print(f"| {name} | {medians[name]:.0f} | {min(values):.0f} | {max(values):.0f} |")
     print()
     for interface, target in TARGETS.items():
-        ratio = (medians[f"{interface}: generated, nginx (HTTPS) -> unix socket"]
-                 / medians[f"{interface}: bare Falcon, gunicorn direct"])
+        ratio = (
+            medians[f"{interface}: generated, nginx (HTTPS) -> unix socket"]
+            / medians[f"{interface}: bare Falcon, gunicorn direct"]
+        )
         verdict = "meets" if ratio >= target else "MISSES"
-        print(f"{interface}: generated behind nginx / bare direct = {ratio:.2f} "
-              f"({verdict} the target {target})")
+        print(
+            f"{interface}: generated behind nginx / bare direct = {ratio:.2f} "
+            f"({verdict} the target {target})"
+        )
     shutil.rmtree(work, ignore_errors=True)
 
 

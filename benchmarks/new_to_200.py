@@ -34,8 +34,20 @@ def one_round(framework: str, alongside: bool = True) -> dict[str, float]:
     try:
         project = workdir / "site"
         started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "scaffold", "new", str(project), "--framework",
-                        framework, "--defaults"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "scaffold",
+                "new",
+                str(project),
+                "--framework",
+                framework,
+                "--defaults",
+            ],
+            check=True,
+            capture_output=True,
+        )
         created = time.monotonic()
         times = {"new": created - started}
         stage_started: dict[str, float] = {}
@@ -45,15 +57,18 @@ def one_round(framework: str, alongside: bool = True) -> dict[str, float]:
             times["nginx→200"] = now - stage_started["nginx"]
             times["to first 200"] = now - started
 
-        progress = Progress(started=lambda name: stage_started.setdefault(name, time.monotonic()),
-                            finished=lambda result: times.setdefault(result.name, result.seconds),
-                            milestone=first_200)
+        progress = Progress(
+            started=lambda name: stage_started.setdefault(name, time.monotonic()),
+            finished=lambda result: times.setdefault(result.name, result.seconds),
+            milestone=first_200,
+        )
         run = CheckRun(project, nginx=True, keep=False, progress=progress)
         run.tests_alongside = alongside
         report = run.run()
         if report.failed is not None:
-            raise SystemExit(f"{framework}: stage {report.failed.name} failed: "
-                             f"{report.failed.message}")
+            raise SystemExit(
+                f"{framework}: stage {report.failed.name} failed: {report.failed.message}"
+            )
         times["whole check"] = time.monotonic() - created
         return times
     finally:
@@ -69,10 +84,13 @@ def main() -> None:
     from scaffold import catalog
     from scaffold.render import templates_root
 
-    names = args.frameworks or [name for name in catalog.names()
-                                if (templates_root() / name).is_dir()]
-    print(f"cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f} rounds={args.rounds} "
-          f"(median; warm uv cache)\n")
+    names = args.frameworks or [
+        name for name in catalog.names() if (templates_root() / name).is_dir()
+    ]
+    print(
+        f"cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f} rounds={args.rounds} "
+        f"(median; warm uv cache)\n"
+    )
     header = [*COLUMNS, "to first 200", "whole check"]
     print("| framework, tests | " + " | ".join(header) + " | target |")
     print("|---" * (len(header) + 2) + "|")
@@ -92,6 +110,7 @@ def main() -> None:
 
 def stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
 
 if __name__ == "__main__":
     main()

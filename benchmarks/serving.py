@@ -30,8 +30,10 @@ from pathlib import Path
 
 PYTHON = sys.executable
 DOMAIN = "localhost"  # resolves to 127.0.0.1, so wrk's TLS SNI picks the site's server block
-HELLO_FLASK = "from flask import Flask\napp = Flask(__name__)\n\n\n@app.get('/')\ndef hello():\n" \
+HELLO_FLASK = (
+    "from flask import Flask\napp = Flask(__name__)\n\n\n@app.get('/')\ndef hello():\n"
     "    return 'Hello, World!'\n"
+)
 HELLO_ASGI = """
 async def app(scope, receive, send):
     if scope["type"] != "http":
@@ -65,8 +67,13 @@ def tcp_open(port: int) -> bool:
 
 
 @contextmanager
-def running(argv: list[str], cwd: Path, env: dict[str, str], log: Path,
-            stop: signal.Signals = signal.SIGTERM) -> Iterator[subprocess.Popen]:
+def running(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    log: Path,
+    stop: signal.Signals = signal.SIGTERM,
+) -> Iterator[subprocess.Popen]:
     """A background process, always stopped (and waited for) on exit."""
     with log.open("ab") as output:
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=output, stderr=output)
@@ -99,8 +106,7 @@ def generate_flask(work: Path) -> Path:
     from scaffold.new import create_project
 
     answers = {"domain": DOMAIN, "package": "bench_site"}
-    project = create_project(work / "bench_site", "flask", answers,
-                             use_git=False)
+    project = create_project(work / "bench_site", "flask", answers, use_git=False)
     return project.path
 
 
@@ -131,37 +137,78 @@ def main() -> None:
     cert, key = make_self_signed(DOMAIN, work)
     site = LocalSite(ports["http"], ports["https"], sock, cert, key, project / package / "static")
     prefix = work / "nginx"
-    conf = write_prefix(prefix, (project / "deploy/nginx" / f"{package}.conf").read_text(), site,
-                        prefix / "error.log")
+    conf = write_prefix(
+        prefix,
+        (project / "deploy/nginx" / f"{package}.conf").read_text(),
+        site,
+        prefix / "error.log",
+    )
     nginx = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin")
     conf_args = ["-c", "deploy/gunicorn.conf.py"]
     # The access log goes to a file like in production (journald there), not to a pipe.
     with ExitStack() as stack:
-        stack.enter_context(running([*gunicorn, *conf_args, "--bind", f"unix:{sock}"],
-                                    project, env, log))
-        stack.enter_context(running([*gunicorn, *conf_args, "--bind",
-                                     f"127.0.0.1:{ports['direct']}"], project, env, log))
-        stack.enter_context(running([*bare, "-b", f"127.0.0.1:{ports['bare']}", "hello_flask:app"],
-                                    work, bare_env, log))
-        stack.enter_context(running([*bare, "-k", "uvicorn_worker.UvicornWorker", "-b",
-                                     f"127.0.0.1:{ports['uvicorn']}", "hello_asgi:app"],
-                                    work, bare_env, log))
-        stack.enter_context(running([*bare, "-k", "asgi", "-b", f"127.0.0.1:{ports['asgi']}",
-                                     "hello_asgi:app"], work, bare_env, log))
-        stack.enter_context(running([nginx, "-p", str(prefix), "-c", str(conf), "-e",
-                                     str(prefix / "error.log")], prefix, env, log,
-                                    stop=signal.SIGQUIT))
+        stack.enter_context(
+            running([*gunicorn, *conf_args, "--bind", f"unix:{sock}"], project, env, log)
+        )
+        stack.enter_context(
+            running(
+                [*gunicorn, *conf_args, "--bind", f"127.0.0.1:{ports['direct']}"], project, env, log
+            )
+        )
+        stack.enter_context(
+            running(
+                [*bare, "-b", f"127.0.0.1:{ports['bare']}", "hello_flask:app"], work, bare_env, log
+            )
+        )
+        stack.enter_context(
+            running(
+                [
+                    *bare,
+                    "-k",
+                    "uvicorn_worker.UvicornWorker",
+                    "-b",
+                    f"127.0.0.1:{ports['uvicorn']}",
+                    "hello_asgi:app",
+                ],
+                work,
+                bare_env,
+                log,
+            )
+        )
+        stack.enter_context(
+            running(
+                [*bare, "-k", "asgi", "-b", f"127.0.0.1:{ports['asgi']}", "hello_asgi:app"],
+                work,
+                bare_env,
+                log,
+            )
+        )
+        stack.enter_context(
+            running(
+                [nginx, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
+                prefix,
+                env,
+                log,
+                stop=signal.SIGQUIT,
+            )
+        )
         for name in ("direct", "bare", "uvicorn", "asgi", "https"):
             wait_until(lambda p=ports[name]: tcp_open(p), name)
         wait_until(sock.exists, "gunicorn on the unix socket")
         time.sleep(1.0)  # workers import the app after the listener opens
         targets = {
             "nginx (HTTPS) -> unix socket -> /healthz": (
-                f"https://{DOMAIN}:{ports['https']}/healthz", None),
+                f"https://{DOMAIN}:{ports['https']}/healthz",
+                None,
+            ),
             "nginx (HTTPS) static file, no app": (
-                f"https://{DOMAIN}:{ports['https']}/static/css/style.css", None),
+                f"https://{DOMAIN}:{ports['https']}/static/css/style.css",
+                None,
+            ),
             "gunicorn TCP direct -> /healthz": (
-                f"http://127.0.0.1:{ports['direct']}/healthz", DOMAIN),
+                f"http://127.0.0.1:{ports['direct']}/healthz",
+                DOMAIN,
+            ),
             "bare Flask hello-world, gunicorn": (f"http://127.0.0.1:{ports['bare']}/", None),
             "ASGI: uvicorn_worker.UvicornWorker": (f"http://127.0.0.1:{ports['uvicorn']}/", None),
             "ASGI: gunicorn native asgi worker": (f"http://127.0.0.1:{ports['asgi']}/", None),
@@ -174,9 +221,11 @@ def main() -> None:
                 rates[name].append(wrk(url, args.seconds, args.connections, host))
     medians = {name: statistics.median(values) for name, values in rates.items()}
     version = subprocess.check_output([*gunicorn, "--version"], text=True).split()[-1]
-    print(f"wrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds interleaved, "
-          f"{args.workers} gunicorn workers each, {os.cpu_count()} CPUs, gunicorn "
-          f"{version.strip('()')}")
+    print(
+        f"wrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds interleaved, "
+        f"{args.workers} gunicorn workers each, {os.cpu_count()} CPUs, gunicorn "
+        f"{version.strip('()')}"
+    )
     print("| setup | median req/s | min | max | ratio |")
     print("| --- | ---: | ---: | ---: | ---: |")
     references = {
@@ -187,17 +236,23 @@ def main() -> None:
     }
     for name, values in rates.items():
         reference = references.get(name)
-        ratio = f"{medians[name] / medians[reference]:.2f} vs {reference.split(' ')[0]}" \
-            if reference else "ref"
-        print(f"| {name} | {medians[name]:.0f} | {min(values):.0f} | {max(values):.0f} | "
-              f"{ratio} |")
+        ratio = (
+            f"{medians[name] / medians[reference]:.2f} vs {reference.split(' ')[0]}"
+            if reference
+            else "ref"
+        )
+        print(f"| {name} | {medians[name]:.0f} | {min(values):.0f} | {max(values):.0f} | {ratio} |")
     direct = medians["gunicorn TCP direct -> /healthz"]
     through_nginx = medians["nginx (HTTPS) -> unix socket -> /healthz"]
     bare_hello = medians["bare Flask hello-world, gunicorn"]
-    native, uvicorn = (medians["ASGI: gunicorn native asgi worker"],
-                       medians["ASGI: uvicorn_worker.UvicornWorker"])
-    print(f"\nnginx/direct = {through_nginx / direct:.2f}, generated/bare = "
-          f"{direct / bare_hello:.2f}, native asgi/uvicorn worker = {native / uvicorn:.2f}")
+    native, uvicorn = (
+        medians["ASGI: gunicorn native asgi worker"],
+        medians["ASGI: uvicorn_worker.UvicornWorker"],
+    )
+    print(
+        f"\nnginx/direct = {through_nginx / direct:.2f}, generated/bare = "
+        f"{direct / bare_hello:.2f}, native asgi/uvicorn worker = {native / uvicorn:.2f}"
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 

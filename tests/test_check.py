@@ -33,8 +33,14 @@ needs_nginx = pytest.mark.skipif(check.find_nginx() is None, reason="nginx is no
 
 def scaffold(*args: str, tmp: Path, timeout: float = CHECK_TIMEOUT) -> subprocess.CompletedProcess:
     env = {**os.environ, "TMPDIR": str(tmp)}
-    return subprocess.run([sys.executable, "-m", "scaffold", *args], capture_output=True,
-                          text=True, env=env, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "scaffold", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def check_json(project: Path, tmp: Path, *extra: str) -> tuple[int, dict]:
@@ -81,11 +87,9 @@ def stage(report: dict, name: str) -> dict:
 @pytest.mark.slow
 @needs_nginx
 @pytest.mark.parametrize("framework", available_frameworks())
-def test_new_project_passes_check_behind_nginx(framework: str, tmp_path: Path,
-                                               tmp: Path) -> None:
+def test_new_project_passes_check_behind_nginx(framework: str, tmp_path: Path, tmp: Path) -> None:
     project = tmp_path / "site"
-    created = scaffold("new", str(project), "--framework", framework, "--defaults",
-                       tmp=tmp)
+    created = scaffold("new", str(project), "--framework", framework, "--defaults", tmp=tmp)
     assert created.returncode == 0, created.stderr
     code, report = check_json(project, tmp)
     failed = report["failed_stage"]
@@ -137,9 +141,13 @@ def test_healthz_answering_500_fails_the_gunicorn_stage(flask_project: Path, tmp
     health = flask_project / "my_project" / "health.py"
     text = health.read_text()
     assert 'return {"status": "ok"}' in text
-    health.write_text("import sys\n\nfrom flask import abort\n" + text.replace(
-        '    return {"status": "ok"}',
-        '    if "pytest" not in sys.modules:\n        abort(500)\n    return {"status": "ok"}'))
+    health.write_text(
+        "import sys\n\nfrom flask import abort\n"
+        + text.replace(
+            '    return {"status": "ok"}',
+            '    if "pytest" not in sys.modules:\n        abort(500)\n    return {"status": "ok"}',
+        )
+    )
     code, report = check_json(flask_project, tmp)
     assert code == 1
     assert report["failed_stage"] == "gunicorn"
@@ -151,7 +159,8 @@ def test_healthz_answering_500_fails_the_gunicorn_stage(flask_project: Path, tmp
 @pytest.mark.slow
 def test_failing_project_tests_fail_the_tests_stage(flask_project: Path, tmp: Path) -> None:
     (flask_project / "tests" / "test_broken.py").write_text(
-        "def test_broken_on_purpose():\n    assert 1 + 1 == 3\n")
+        "def test_broken_on_purpose():\n    assert 1 + 1 == 3\n"
+    )
     result = scaffold("check", str(flask_project), tmp=tmp)
     assert result.returncode == 1
     assert "stage tests failed: `pytest` exited with code 1" in result.stderr
@@ -164,12 +173,15 @@ def test_failing_project_tests_fail_the_tests_stage(flask_project: Path, tmp: Pa
 
 
 @pytest.mark.slow
-def test_keep_without_nginx_keeps_the_venv_and_skips_nginx(flask_project: Path,
-                                                           tmp: Path) -> None:
+def test_keep_without_nginx_keeps_the_venv_and_skips_nginx(flask_project: Path, tmp: Path) -> None:
     code, report = check_json(flask_project, tmp, "--no-nginx", "--keep")
     assert code == 0, report
-    assert stage(report, "nginx") == {"name": "nginx", "status": "skipped", "seconds": 0.0,
-                                      "message": "skipped: --no-nginx"}
+    assert stage(report, "nginx") == {
+        "name": "nginx",
+        "status": "skipped",
+        "seconds": 0.0,
+        "message": "skipped: --no-nginx",
+    }
     kept = Path(report["kept"])
     assert (kept / "venv" / "bin" / "gunicorn").is_file()
     assert (kept / "logs" / "tests.log").is_file()
@@ -179,11 +191,14 @@ def test_keep_without_nginx_keeps_the_venv_and_skips_nginx(flask_project: Path,
 @pytest.mark.slow
 @needs_nginx
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_interrupt_cleans_up_files_and_processes(flask_project: Path, tmp: Path,
-                                                 sig: int) -> None:
-    process = subprocess.Popen([sys.executable, "-m", "scaffold", "check", str(flask_project)],
-                               env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+def test_interrupt_cleans_up_files_and_processes(flask_project: Path, tmp: Path, sig: int) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scaffold", "check", str(flask_project)],
+        env={**os.environ, "TMPDIR": str(tmp)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 300
     # Interrupt once gunicorn serves: the moment with the most to clean up.
     while not any("gunicorn" in line for line in processes_mentioning(f"unix:{tmp}")):
@@ -230,8 +245,14 @@ def _rendered_site(tmp_path: Path) -> str:
 
 
 def _local_site(tmp_path: Path) -> LocalSite:
-    return LocalSite(8080, 8443, tmp_path / "gunicorn.sock", tmp_path / "cert.pem",
-                     tmp_path / "key.pem", tmp_path / "static")
+    return LocalSite(
+        8080,
+        8443,
+        tmp_path / "gunicorn.sock",
+        tmp_path / "cert.pem",
+        tmp_path / "key.pem",
+        tmp_path / "static",
+    )
 
 
 def test_localized_site_points_at_temporary_places(tmp_path: Path) -> None:
@@ -256,19 +277,27 @@ def test_localized_prefix_passes_nginx_t(tmp_path: Path) -> None:
     text = conf.read_text()
     for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         assert f"{temp}_temp_path {prefix}/temp/{temp};" in text
-    result = subprocess.run([check.find_nginx(), "-t", "-p", str(prefix), "-c", str(conf)],
-                            capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [check.find_nginx(), "-t", "-p", str(prefix), "-c", str(conf)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("form", [
-    r"server unix:/run/\S+ fail_timeout=0;",
-    r"listen 80 default_server;|listen 80;",
-    r"listen 443 ssl http2[^;]*;",
-    r"ssl_certificate /etc/\S+;",
-    r"ssl_certificate_key /etc/\S+;",
-    r"alias /srv/\S+;",
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        r"server unix:/run/\S+ fail_timeout=0;",
+        r"listen 80 default_server;|listen 80;",
+        r"listen 443 ssl http2[^;]*;",
+        r"ssl_certificate /etc/\S+;",
+        r"ssl_certificate_key /etc/\S+;",
+        r"alias /srv/\S+;",
+    ],
+)
 def test_site_without_a_contract_line_is_refused(tmp_path: Path, form: str) -> None:
     site = re.sub(form, "", _rendered_site(tmp_path))
     with pytest.raises(OperationFailed, match="the nginx site lacks the line"):

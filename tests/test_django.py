@@ -26,24 +26,39 @@ MIGRATIONS = ("shop/users/migrations/0001_initial.py", "shop/pages/migrations/00
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The caller's environment without Django settings, so the project's .env decides."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("DJANGO_") and k not in ("DATABASE_URL", "VIRTUAL_ENV")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DJANGO_") and k not in ("DATABASE_URL", "VIRTUAL_ENV")
+    }
     return {**env, **extra}
 
 
-def run(python: Path, *args: str, cwd: Path, env: dict[str, str], timeout: int = 300,
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(python), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+def run(
+    python: Path,
+    *args: str,
+    cwd: Path,
+    env: dict[str, str],
+    timeout: int = 300,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(python), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def django_project(request, tmp_path_factory: pytest.TempPathFactory,
-                   ) -> Iterator[tuple[Path, Path, dict[str, str]]]:
+def django_project(
+    request,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Path, Path, dict[str, str]]]:
     """(project, its venv python, env to run it with), for each `database` answer."""
     database = request.param
-    project = generate(tmp_path_factory.mktemp(database) / "shop", "django",
-                       "project_name=Shop", f"database={database}")
+    project = generate(
+        tmp_path_factory.mktemp(database) / "shop",
+        "django",
+        "project_name=Shop",
+        f"database={database}",
+    )
     python = make_venv(project)
     if database == "sqlite":
         yield project, python, clean_env()
@@ -55,8 +70,9 @@ def django_project(request, tmp_path_factory: pytest.TempPathFactory,
 @pytest.mark.slow
 def test_generated_project_passes_its_own_tests(django_project) -> None:
     project, python, env = django_project
-    result = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, env=env,
-                 timeout=600)
+    result = run(
+        python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, env=env, timeout=600
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "Required test coverage of 90" in result.stdout
     assert re.search(r"\d+ passed", result.stdout)
@@ -66,8 +82,13 @@ def test_generated_project_passes_its_own_tests(django_project) -> None:
 def test_generated_project_is_ruff_clean(django_project) -> None:
     project, python, env = django_project
     for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
-        result = subprocess.run([str(python.parent / "ruff"), *args], cwd=project, env=env,
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [str(python.parent / "ruff"), *args],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -86,8 +107,9 @@ def test_catalog_prepare_and_checks_pass_with_production_settings(django_project
     assert (static_root / DJANGO.static_probe).is_file()
     assert (static_root / "admin/css/base.css").is_file()
     # Tooling leaves the tree as committed: db, staticfiles, .venv and coverage are ignored.
-    status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True,
-                            text=True, check=True).stdout
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout
     assert status == ""
 
 
@@ -95,13 +117,22 @@ def test_catalog_prepare_and_checks_pass_with_production_settings(django_project
 def test_check_deploy_is_clean_and_refuses_a_development_key(django_project) -> None:
     project, python, env = django_project
     production = {**env, "DJANGO_SETTINGS_MODULE": "shop.settings.production"}
-    result = run(python, "manage.py", "check", "--deploy", "--fail-level", "WARNING",
-                 cwd=project, env=production)
+    result = run(
+        python,
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        cwd=project,
+        env=production,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout + result.stderr
     for key in ("", "django-insecure-0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdef"):
-        result = run(python, "manage.py", "check", cwd=project,
-                     env={**production, "DJANGO_SECRET_KEY": key})
+        result = run(
+            python, "manage.py", "check", cwd=project, env={**production, "DJANGO_SECRET_KEY": key}
+        )
         assert result.returncode != 0
         assert "DJANGO_SECRET_KEY is missing or a development key" in result.stderr
 
@@ -129,14 +160,28 @@ def test_new_user_logs_in_to_the_admin_on_runserver(django_project) -> None:
     """migrate, createsuperuser from env vars, runserver, then a real login POST with CSRF."""
     project, python, env = django_project
     assert run(python, "manage.py", "migrate", "--noinput", cwd=project, env=env).returncode == 0
-    result = run(python, "manage.py", "createsuperuser", "--noinput", "--username", "boss",
-                 "--email", "boss@example.com", cwd=project,
-                 env={**env, "DJANGO_SUPERUSER_PASSWORD": "correct-horse-battery"})
+    result = run(
+        python,
+        "manage.py",
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        "boss",
+        "--email",
+        "boss@example.com",
+        cwd=project,
+        env={**env, "DJANGO_SUPERUSER_PASSWORD": "correct-horse-battery"},
+    )
     assert result.returncode == 0 or "already taken" in result.stderr, result.stderr
     base = f"http://127.0.0.1:{_free_port()}"
     server = subprocess.Popen(
         [str(python), "manage.py", "runserver", "--noreload", base.removeprefix("http://")],
-        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         _wait_for(f"{base}/healthz", server)
         cookies = http.cookiejar.CookieJar()
@@ -144,12 +189,19 @@ def test_new_user_logs_in_to_the_admin_on_runserver(django_project) -> None:
         with browser.open(f"{base}/admin/login/?next=/admin/") as page:
             assert page.status == 200
         token = next(c.value for c in cookies if c.name == "csrftoken")
-        form = urllib.parse.urlencode({
-            "csrfmiddlewaretoken": token, "username": "boss",
-            "password": "correct-horse-battery", "next": "/admin/",
-        }).encode()
-        login = urllib.request.Request(f"{base}/admin/login/?next=/admin/", data=form,
-                                       headers={"Referer": f"{base}/admin/login/"})
+        form = urllib.parse.urlencode(
+            {
+                "csrfmiddlewaretoken": token,
+                "username": "boss",
+                "password": "correct-horse-battery",
+                "next": "/admin/",
+            }
+        ).encode()
+        login = urllib.request.Request(
+            f"{base}/admin/login/?next=/admin/",
+            data=form,
+            headers={"Referer": f"{base}/admin/login/"},
+        )
         with browser.open(login) as landed:  # follows the 302 to /admin/
             assert landed.url == f"{base}/admin/"
             assert b"Site administration" in landed.read()
@@ -162,8 +214,15 @@ def test_new_user_logs_in_to_the_admin_on_runserver(django_project) -> None:
 
 
 def test_bad_database_answer_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
-    result = run_cli("new", str(tmp_path / "shop"), "--framework", "django", "--defaults",
-                     "--data", "database=mysql")
+    result = run_cli(
+        "new",
+        str(tmp_path / "shop"),
+        "--framework",
+        "django",
+        "--defaults",
+        "--data",
+        "database=mysql",
+    )
     assert result.exit_code == 2
     assert "database='mysql' is not one of sqlite, postgresql" in result.output
     assert len(result.output.strip().splitlines()) <= 2  # the error, and maybe its hint
@@ -189,16 +248,24 @@ def test_render_is_deterministic_including_migrations(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_settings_layout_env_and_dependencies(tmp_path: Path, database: str) -> None:
-    project = generate(tmp_path / "shop", "django", "project_name=Shop", "domain=shop.example.org",
-                       f"database={database}")
+    project = generate(
+        tmp_path / "shop",
+        "django",
+        "project_name=Shop",
+        "domain=shop.example.org",
+        f"database={database}",
+    )
     assert os.access(project / "manage.py", os.X_OK)
     assert '"shop.settings.dev"' in (project / "manage.py").read_text()
     for entry in ("wsgi.py", "asgi.py"):
         assert '"shop.settings.production"' in (project / "shop" / entry).read_text()
     for module in ("base", "dev", "production"):
         assert (project / f"shop/settings/{module}.py").is_file()
-    env = dict(line.split("=", 1) for line in (project / ".env").read_text().splitlines()
-               if line and not line.startswith("#"))
+    env = dict(
+        line.split("=", 1)
+        for line in (project / ".env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     assert len(env["DJANGO_SECRET_KEY"]) == 64
     assert env["DJANGO_ALLOWED_HOSTS"] == "shop.example.org"
     assert env["DJANGO_CSRF_TRUSTED_ORIGINS"] == "https://shop.example.org"

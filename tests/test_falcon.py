@@ -23,8 +23,12 @@ def falcon_data(**given: str) -> dict:
 @pytest.fixture(scope="module", params=INTERFACES)
 def falcon_project(request, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path]:
     interface = request.param
-    project = generate(tmp_path_factory.mktemp(f"falcon-{interface}") / "inventory", "falcon",
-                       f"interface={interface}", "project_name=Inventory")
+    project = generate(
+        tmp_path_factory.mktemp(f"falcon-{interface}") / "inventory",
+        "falcon",
+        f"interface={interface}",
+        "project_name=Inventory",
+    )
     return interface, project, make_venv(project)
 
 
@@ -45,16 +49,26 @@ def test_every_variable_the_app_reads_is_in_env_example(tmp_path: Path) -> None:
     for name in ("APP_LOG_LEVEL", "APP_API_TOKEN"):
         assert name in config
         assert f"\n{name}=" in example
-    token = next(line for line in (project / ".env").read_text().splitlines()
-                 if line.startswith("APP_API_TOKEN="))
+    token = next(
+        line
+        for line in (project / ".env").read_text().splitlines()
+        if line.startswith("APP_API_TOKEN=")
+    )
     assert len(token.partition("=")[2]) == 64  # a fresh secret, only in the untracked .env
 
 
 @pytest.mark.parametrize("bad", ["tornado", "ASGI ", "wsgi,asgi", ""])
 def test_a_bad_interface_is_refused_and_nothing_is_written(tmp_path: Path, bad: str) -> None:
     before = sorted(tmp_path.iterdir())
-    result = run_cli("new", str(tmp_path / "inventory"), "--framework", "falcon", "--defaults",
-                     "--data", f"interface={bad}")
+    result = run_cli(
+        "new",
+        str(tmp_path / "inventory"),
+        "--framework",
+        "falcon",
+        "--defaults",
+        "--data",
+        f"interface={bad}",
+    )
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and "interface" in result.output
     assert sorted(tmp_path.iterdir()) == before
@@ -97,8 +111,13 @@ def test_render_is_deterministic(tmp_path: Path, interface: str) -> None:
 @pytest.mark.slow
 def test_generated_project_passes_its_own_tests(falcon_project) -> None:
     _, project, python = falcon_project
-    result = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                            cwd=project, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "Required test coverage of 90" in result.stdout
 
@@ -106,10 +125,18 @@ def test_generated_project_passes_its_own_tests(falcon_project) -> None:
 @pytest.mark.slow
 def test_generated_project_builds_the_right_app_class(falcon_project) -> None:
     interface, project, python = falcon_project
-    code = ("import falcon, falcon.asgi; from inventory.app import create_app; app = create_app(); "
-            "print(type(app).__module__ + '.' + type(app).__name__)")
-    result = subprocess.run([str(python), "-c", code], cwd=project, capture_output=True, text=True,
-                            env={"APP_API_TOKEN": "x", "PATH": "/usr/bin:/bin"}, timeout=60)
+    code = (
+        "import falcon, falcon.asgi; from inventory.app import create_app; app = create_app(); "
+        "print(type(app).__module__ + '.' + type(app).__name__)"
+    )
+    result = subprocess.run(
+        [str(python), "-c", code],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={"APP_API_TOKEN": "x", "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     expected = "falcon.asgi.app.App" if interface == "asgi" else "falcon.app.App"
     assert result.stdout.strip() == expected

@@ -25,7 +25,8 @@ def settings_fields(config_py: Path) -> list[str]:
     return [
         node.target.id
         for node in settings.body
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+        if isinstance(node, ast.AnnAssign)
+        and isinstance(node.target, ast.Name)
         and node.target.id != "model_config"
     ]
 
@@ -128,8 +129,13 @@ def test_catalog_serving_facts_match_the_template(tmp_path: Path) -> None:
 
 def test_answers_with_quotes_render_to_valid_python(tmp_path: Path) -> None:
     name, description = "Bob's Ünï Shop & <Co>", "Say 'hi' then {{ nothing }} at 100%"
-    project = generate(tmp_path / "shop", "fastapi", f"project_name={name}",
-                       f"description={description}", "package=shop")
+    project = generate(
+        tmp_path / "shop",
+        "fastapi",
+        f"project_name={name}",
+        f"description={description}",
+        "package=shop",
+    )
     keywords = fastapi_call_keywords(project / "shop" / "main.py")
     assert ast.literal_eval(keywords["title"]) == name
     assert ast.literal_eval(keywords["description"]) == description

@@ -19,8 +19,13 @@ def flask_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
 @pytest.mark.slow
 def test_generated_flask_project_passes_its_own_tests(flask_project) -> None:
     project, python = flask_project
-    result = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                            cwd=project, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "Required test coverage of 90" in result.stdout
 

@@ -29,8 +29,13 @@ FRAMEWORKS = available_frameworks()
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
-    result = subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.com", *args],
-                            cwd=cwd, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"git {args} failed: {result.stderr}")
     return result.stdout.strip()
@@ -102,8 +107,10 @@ def test_untouched_project_merges_cleanly_and_equals_a_fresh_render(
     project = generate(tmp_path / "shop", framework)
     old_tip = git(project, "rev-parse", TEMPLATE_BRANCH)
     change_editorconfig(templates)
-    edit(base_file(templates, "README.md.jinja"),
-         lambda t: t + "\nMaintained by {{ author_name }}.\n")
+    edit(
+        base_file(templates, "README.md.jinja"),
+        lambda t: t + "\nMaintained by {{ author_name }}.\n",
+    )
 
     result = update(project)
 
@@ -147,8 +154,10 @@ def test_overlapping_edits_conflict_and_merge_abort_restores_the_user_state(
     edit(project / ".editorconfig", lambda t: t.replace("indent_size = 4", "indent_size = 2"))
     commit(project)
     before = repo_state(project)
-    edit(base_file(templates, ".editorconfig"), lambda t: t.replace("indent_size = 4",
-                                                                    "indent_size = 8"))
+    edit(
+        base_file(templates, ".editorconfig"),
+        lambda t: t.replace("indent_size = 4", "indent_size = 8"),
+    )
     change_editorconfig(templates)
 
     result = update(project)
@@ -161,7 +170,8 @@ def test_overlapping_edits_conflict_and_merge_abort_restores_the_user_state(
     after = repo_state(project)
     template_ref = f"refs/heads/{TEMPLATE_BRANCH}"
     assert {k: v for k, v in after.items() if k != "refs"} == {
-        k: v for k, v in before.items() if k != "refs"}
+        k: v for k, v in before.items() if k != "refs"
+    }
     strip = lambda refs: [r for r in str(refs).splitlines() if not r.startswith(template_ref)]  # noqa: E731
     assert strip(after["refs"]) == strip(before["refs"])
     # The template branch keeps the update, so running again offers the same merge.
@@ -177,7 +187,8 @@ def test_template_adds_deletes_and_renames_files(
     edit(project / ".github/workflows/ci.yml", lambda t: t + "# our own CI note\n")
     commit(project)
     base_file(templates, "CONTRIBUTING.md.jinja").write_text(
-        "# Contributing to {{ project_name }}\n")
+        "# Contributing to {{ project_name }}\n"
+    )
     base_file(templates, ".pre-commit-config.yaml").unlink()
     workflows = base_file(templates, ".github/workflows")
     (workflows / "ci.yml.jinja").rename(workflows / "tests.yml.jinja")
@@ -198,8 +209,11 @@ def test_template_adds_deletes_and_renames_files(
 
 
 def _other_choices(framework: str) -> list[str]:
-    return [f"{q.name}={next(c for c in q.choices if c != q.default)}"
-            for q in catalog.get(framework).options if q.type == "choice"]
+    return [
+        f"{q.name}={next(c for c in q.choices if c != q.default)}"
+        for q in catalog.get(framework).options
+        if q.type == "choice"
+    ]
 
 
 # 5
@@ -212,7 +226,8 @@ def test_an_answer_change_re_renders(framework: str, tmp_path: Path, templates: 
 
     assert result.exit_code == 0, result.output
     assert "answer description: 'My Project, a web application.' -> 'A shop for tea.'" in (
-        result.output)
+        result.output
+    )
     answers = answers_of(project)
     assert answers["description"] == "A shop for tea." and answers["python_version"] == "3.12"
     assert "A shop for tea." in (project / "README.md").read_text()
@@ -220,7 +235,8 @@ def test_an_answer_change_re_renders(framework: str, tmp_path: Path, templates: 
     message = git(project, "log", "-1", "--format=%B", TEMPLATE_BRANCH)
     assert "description: 'My Project, a web application.' -> 'A shop for tea.'" in message
     assert git(project, "log", "-1", "--format=%an <%ae>", TEMPLATE_BRANCH) == (
-        "Your Name <you@example.com>")  # the answers' identity, not the machine's
+        "Your Name <you@example.com>"
+    )  # the answers' identity, not the machine's
 
 
 # 6
@@ -241,8 +257,9 @@ def test_a_fresh_clone_can_update(
     assert result.exit_code == 0, result.output
     assert tracked(clone) == fresh_render(tmp_path, framework, answers_of(clone))
     # Without a local branch, the remote's copy is the base and the local branch is created.
-    assert git(clone, "rev-parse", f"{TEMPLATE_BRANCH}^") == git(origin, "rev-parse",
-                                                                 TEMPLATE_BRANCH)
+    assert git(clone, "rev-parse", f"{TEMPLATE_BRANCH}^") == git(
+        origin, "rev-parse", TEMPLATE_BRANCH
+    )
 
 
 # 7
@@ -306,8 +323,10 @@ def test_an_interrupt_midway_puts_everything_back(
     edit(project / ".editorconfig", lambda t: t.replace("indent_size = 4", "indent_size = 2"))
     commit(project)  # overlapping edits, so the interrupted merge is left half-done
     before = repo_state(project)
-    edit(base_file(templates, ".editorconfig"), lambda t: t.replace("indent_size = 4",
-                                                                    "indent_size = 8"))
+    edit(
+        base_file(templates, ".editorconfig"),
+        lambda t: t.replace("indent_size = 4", "indent_size = 8"),
+    )
     real_git = update_module.git
     fired = []
     scratch = tmp_path / "scratch"
@@ -386,8 +405,12 @@ def _missing_template(project: Path) -> None:
 
 
 def _newer_version(project: Path) -> None:
-    edit(project / RECORD_FILE, lambda t: t.replace(f"scaffold_version: {scaffold.__version__}",
-                                                    "scaffold_version: 99.0.0"))
+    edit(
+        project / RECORD_FILE,
+        lambda t: t.replace(
+            f"scaffold_version: {scaffold.__version__}", "scaffold_version: 99.0.0"
+        ),
+    )
     commit(project)
 
 
@@ -510,8 +533,10 @@ def test_version_key_orders_releases() -> None:
 
 
 def test_migrations_rename_and_drop_only_for_older_records() -> None:
-    steps = [Migration("0.3.0", "drop x", drop("x")),
-             Migration("0.2.0", "rename a", rename("a", "b"))]
+    steps = [
+        Migration("0.3.0", "drop x", drop("x")),
+        Migration("0.2.0", "rename a", rename("a", "b")),
+    ]
     assert [m.version for m in pending("0.1.0", "0.3.0", steps)] == ["0.2.0", "0.3.0"]
     assert migrate_answers({"a": 1, "x": 2, "c": 3}, "0.1.0", "0.3.0", steps) == {"c": 3, "b": 1}
     assert migrate_answers({"a": 1}, "0.2.0", "0.3.0", steps) == {"a": 1}  # already migrated
@@ -523,15 +548,20 @@ def test_update_migrates_a_renamed_answer_before_rendering(tmp_path: Path, templ
     project = tmp_path / "shop"
     framework = FRAMEWORKS[0]
     create_project(project, framework, {"python_version": "3.12"}, use_git=False)
-    edit(project / RECORD_FILE, lambda t: t.replace("python_version:", "python:").replace(
-        f"scaffold_version: {scaffold.__version__}", "scaffold_version: 0.0.1"))
+    edit(
+        project / RECORD_FILE,
+        lambda t: t.replace("python_version:", "python:").replace(
+            f"scaffold_version: {scaffold.__version__}", "scaffold_version: 0.0.1"
+        ),
+    )
     (project / ".env").unlink()
     init_repository(project, answers_of(project) | {"python_version": "3.12"}, "old scaffold")
     with pytest.raises(BadInput, match="unknown answer 'python'"):
         update_project(project)  # without the migration the old record is unreadable
 
-    renamed = Migration(scaffold.__version__, "python is python_version", rename("python",
-                                                                                "python_version"))
+    renamed = Migration(
+        scaffold.__version__, "python is python_version", rename("python", "python_version")
+    )
     result = update_project(project, migrations=[renamed])
 
     assert result.status == "merged" and result.from_version == "0.0.1"
@@ -542,8 +572,12 @@ def test_update_migrates_a_renamed_answer_before_rendering(tmp_path: Path, templ
 
 def test_report_helpers() -> None:
     assert changed_answers({"a": 1, "gone": 2}, {"a": 3, "new": 4}) == [
-        ("a", 1, 3), ("new", None, 4), ("gone", 2, None)]
+        ("a", 1, 3),
+        ("new", None, 4),
+        ("gone", 2, None),
+    ]
     assert commit_message("0.1.0", "0.1.0", []) == "Re-render scaffold template with scaffold 0.1.0"
     assert "- a: 1 -> 3" in commit_message("0.1.0", "0.2.0", [("a", 1, 3)])
     assert commit_message("0.1.0", "0.1.0", [("a", 1, 3)]).startswith(
-        "Re-render scaffold template with scaffold 0.1.0 for new answers: a\n")
+        "Re-render scaffold template with scaffold 0.1.0 for new answers: a\n"
+    )

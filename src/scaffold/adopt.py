@@ -35,12 +35,15 @@ class AdoptResult:
 def adopt_project(project: Path) -> AdoptResult:
     state = inspect_project(project, command="adopt")
     if state.template_ref == TEMPLATE_REF:
-        raise BadInput(f"{state.path} already has a {TEMPLATE_BRANCH} branch",
-                       "run `scaffold update` instead")
+        raise BadInput(
+            f"{state.path} already has a {TEMPLATE_BRANCH} branch", "run `scaffold update` instead"
+        )
     if state.template_ref is not None:
         remote = state.template_ref.removeprefix("refs/remotes/")
-        raise BadInput(f"{state.path} has {remote} but no local {TEMPLATE_BRANCH} branch",
-                       f"use it instead: git branch {TEMPLATE_BRANCH} {remote}")
+        raise BadInput(
+            f"{state.path} has {remote} but no local {TEMPLATE_BRANCH} branch",
+            f"use it instead: git branch {TEMPLATE_BRANCH} {remote}",
+        )
     installed = installed_version()
     framework = catalog.get(state.record.framework)
     answers = resolve_project_answers(state.record, {}, installed)
@@ -49,15 +52,28 @@ def adopt_project(project: Path) -> AdoptResult:
     with TemplateWorktree(state.path, state.head) as tree:
         tree.render(framework, answers)
         tree_id = tree.snapshot(record_text)
-    message = (f"Recreate {TEMPLATE_BRANCH} with scaffold {installed} from the answers in "
-               f"{RECORD_FILE}")
-    commit = git(state.path, *identity_args(answers), "commit-tree", tree_id, "-m",
-                 message).stdout.strip()
+    message = (
+        f"Recreate {TEMPLATE_BRANCH} with scaffold {installed} from the answers in {RECORD_FILE}"
+    )
+    commit = git(
+        state.path, *identity_args(answers), "commit-tree", tree_id, "-m", message
+    ).stdout.strip()
     git(state.path, "update-ref", "-m", "scaffold adopt", TEMPLATE_REF, commit, "")
     try:
-        git(state.path, *NO_HOOKS, *identity_args(answers), "merge", "--quiet", "-s", "ours",
-            "--allow-unrelated-histories", "--no-edit", "-m",
-            f"Adopt {TEMPLATE_BRANCH} as the base for `scaffold update`", TEMPLATE_BRANCH)
+        git(
+            state.path,
+            *NO_HOOKS,
+            *identity_args(answers),
+            "merge",
+            "--quiet",
+            "-s",
+            "ours",
+            "--allow-unrelated-histories",
+            "--no-edit",
+            "-m",
+            f"Adopt {TEMPLATE_BRANCH} as the base for `scaffold update`",
+            TEMPLATE_BRANCH,
+        )
     except BaseException as error:
         if git(state.path, "rev-parse", "HEAD").stdout.strip() == state.head:
             git(state.path, "update-ref", "-d", TEMPLATE_REF, commit, check=False)

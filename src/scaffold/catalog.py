@@ -67,46 +67,73 @@ SERVER_DEPENDENCIES = {
     "asgi": ("gunicorn>=27.0",),  # the native asgi worker as tested; beta before 25
 }
 DEPLOY_ENV = (
-    EnvVar("GUNICORN_BIND", "unix:/run/{package}/gunicorn.sock",
-           "where gunicorn listens; systemd socket activation overrides it"),
+    EnvVar(
+        "GUNICORN_BIND",
+        "unix:/run/{package}/gunicorn.sock",
+        "where gunicorn listens; systemd socket activation overrides it",
+    ),
     # Never empty: gunicorn itself parses WEB_CONCURRENCY on import and fails on "".
-    EnvVar("WEB_CONCURRENCY", "3", "gunicorn worker processes; unset: 2 x cores + 1 for sync "
-           "workers, one per core for async ones"),
-    EnvVar("FORWARDED_ALLOW_IPS", "127.0.0.1,::1", "proxies whose X-Forwarded-* gunicorn "
-           "trusts over TCP (a unix socket is guarded by its file mode); '*' on Heroku"),
+    EnvVar(
+        "WEB_CONCURRENCY",
+        "3",
+        "gunicorn worker processes; unset: 2 x cores + 1 for sync "
+        "workers, one per core for async ones",
+    ),
+    EnvVar(
+        "FORWARDED_ALLOW_IPS",
+        "127.0.0.1,::1",
+        "proxies whose X-Forwarded-* gunicorn "
+        "trusts over TCP (a unix socket is guarded by its file mode); '*' on Heroku",
+    ),
 )
 
 FRAMEWORKS: tuple[Framework, ...] = (
     Framework(
         name="django",
         title="Django",
-        summary=("Batteries included: ORM, admin, auth, forms and migrations for "
-                 "database-backed sites."),
+        summary=(
+            "Batteries included: ORM, admin, auth, forms and migrations for database-backed sites."
+        ),
         traits=("batteries-included", "orm", "admin", "content-sites", "wsgi"),
         app_entry="{package}.wsgi:application",
         dev_command="python manage.py migrate && python manage.py runserver",
         static_dir="staticfiles",  # STATIC_ROOT, filled by collectstatic
         static_probe="css/site.css",
         options=(
-            Question("database", "Database engine", "sqlite", type="choice",
-                     choices=("sqlite", "postgresql")),
+            Question(
+                "database",
+                "Database engine",
+                "sqlite",
+                type="choice",
+                choices=("sqlite", "postgresql"),
+            ),
         ),
         env=(
             EnvVar("DJANGO_SECRET_KEY", "", "signing key for sessions and tokens", secret=True),
-            EnvVar("DJANGO_DEBUG", "", "true/false; empty: on with dev settings, production "
-                   "settings are always off"),
+            EnvVar(
+                "DJANGO_DEBUG",
+                "",
+                "true/false; empty: on with dev settings, production settings are always off",
+            ),
             EnvVar("DJANGO_ALLOWED_HOSTS", "{domain}", "comma-separated host names"),
             EnvVar("DJANGO_CSRF_TRUSTED_ORIGINS", "https://{domain}", "comma-separated origins"),
-            EnvVar("DATABASE_URL", "sqlite:///db.sqlite3",
-                   "database URL; sqlite paths are relative to the project root",
-                   example_when=(("database", "postgresql", "postgres:///{package}"),)),
+            EnvVar(
+                "DATABASE_URL",
+                "sqlite:///db.sqlite3",
+                "database URL; sqlite paths are relative to the project root",
+                example_when=(("database", "postgresql", "postgres:///{package}"),),
+            ),
             EnvVar("DJANGO_LOG_LEVEL", "INFO", "logging level of the stdout log"),
         ),
         production_env=(("DJANGO_SETTINGS_MODULE", "{package}.settings.production"),),
-        prepare=(("python", "manage.py", "collectstatic", "--noinput"),
-                 ("python", "manage.py", "migrate", "--noinput")),
-        checks=(("python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"),
-                ("python", "manage.py", "makemigrations", "--check", "--dry-run")),
+        prepare=(
+            ("python", "manage.py", "collectstatic", "--noinput"),
+            ("python", "manage.py", "migrate", "--noinput"),
+        ),
+        checks=(
+            ("python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"),
+            ("python", "manage.py", "makemigrations", "--check", "--dry-run"),
+        ),
     ),
     Framework(
         name="flask",
@@ -133,9 +160,12 @@ FRAMEWORKS: tuple[Framework, ...] = (
         static_probe="robots.txt",
         env=(
             EnvVar("APP_LOG_LEVEL", "INFO", "logging level: DEBUG, INFO, WARNING, ERROR"),
-            EnvVar("APP_DATABASE_PATH", "",
-                   "SQLite file; empty means $STATE_DIRECTORY/items.sqlite3 under systemd, "
-                   "else ./items.sqlite3"),
+            EnvVar(
+                "APP_DATABASE_PATH",
+                "",
+                "SQLite file; empty means $STATE_DIRECTORY/items.sqlite3 under systemd, "
+                "else ./items.sqlite3",
+            ),
             EnvVar("APP_MAX_PAGE_SIZE", "100", "most items one list request returns"),
         ),
     ),
@@ -150,13 +180,22 @@ FRAMEWORKS: tuple[Framework, ...] = (
         interface_answer="interface",
         static_probe="robots.txt",
         options=(
-            Question("interface", "Serve as WSGI (sync) or ASGI (async)", "wsgi", type="choice",
-                     choices=("wsgi", "asgi")),
+            Question(
+                "interface",
+                "Serve as WSGI (sync) or ASGI (async)",
+                "wsgi",
+                type="choice",
+                choices=("wsgi", "asgi"),
+            ),
         ),
         env=(
             EnvVar("APP_LOG_LEVEL", "INFO", "logging level"),
-            EnvVar("APP_API_TOKEN", "", "bearer token for the API's writes; empty refuses them",
-                   secret=True),
+            EnvVar(
+                "APP_API_TOKEN",
+                "",
+                "bearer token for the API's writes; empty refuses them",
+                secret=True,
+            ),
         ),
     ),
     Framework(
@@ -167,8 +206,13 @@ FRAMEWORKS: tuple[Framework, ...] = (
         app_entry="{package}.wsgi:application",
         dev_command="pserve development.ini --reload",
         options=(
-            Question("template_language", "Page template engine", "jinja2", type="choice",
-                     choices=("jinja2", "chameleon", "mako")),
+            Question(
+                "template_language",
+                "Page template engine",
+                "jinja2",
+                type="choice",
+                choices=("jinja2", "chameleon", "mako"),
+            ),
         ),
         env=(EnvVar("SESSION_SECRET", "", "signs the session cookie", secret=True),),
     ),
@@ -190,8 +234,12 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
     """Everything the layers render with: the answers plus the catalog's framework facts."""
     interface = framework.interface_for(answers)
     env_vars = [
-        {"name": var.name, "example": var.example_for(answers), "help": var.help,
-         "secret": var.secret}
+        {
+            "name": var.name,
+            "example": var.example_for(answers),
+            "help": var.help,
+            "secret": var.secret,
+        }
         for var in framework.env + DEPLOY_ENV
     ]
     return {

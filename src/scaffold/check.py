@@ -42,8 +42,12 @@ class StageResult:
     log: list[str] = field(default_factory=list)  # last lines of the stage's log, on failure
 
     def as_dict(self) -> dict[str, Any]:
-        row = {"name": self.name, "status": self.status, "seconds": round(self.seconds, 3),
-               "message": self.message}
+        row = {
+            "name": self.name,
+            "status": self.status,
+            "seconds": round(self.seconds, 3),
+            "message": self.message,
+        }
         return {**row, "log": self.log} if self.log else row
 
 
@@ -61,13 +65,18 @@ class CheckReport:
 
     def to_json(self) -> str:
         failed = self.failed
-        return json.dumps({
-            "project": str(self.project), "framework": self.framework,
-            "passed": failed is None, "failed_stage": failed.name if failed else None,
-            "seconds": round(self.seconds, 3),
-            "kept": str(self.kept) if self.kept else None,
-            "stages": [stage.as_dict() for stage in self.stages],
-        }, indent=2)
+        return json.dumps(
+            {
+                "project": str(self.project),
+                "framework": self.framework,
+                "passed": failed is None,
+                "failed_stage": failed.name if failed else None,
+                "seconds": round(self.seconds, 3),
+                "kept": str(self.kept) if self.kept else None,
+                "stages": [stage.as_dict() for stage in self.stages],
+            },
+            indent=2,
+        )
 
     def summary(self) -> str:
         seconds = self.seconds
@@ -124,8 +133,9 @@ class ProjectTests:
             raise OperationFailed(f"`pytest` timed out after {timeout:.0f}s")
         if (code := self.process.exit_code) != 0:
             raise OperationFailed(f"`pytest` exited with code {code}")
-        summary = [line for line in tail_lines(self.process.log, 5)
-                   if re.search(r"\d+ passed", line)]
+        summary = [
+            line for line in tail_lines(self.process.log, 5) if re.search(r"\d+ passed", line)
+        ]
         return summary[-1].strip("= ") if summary else "the project's tests passed"
 
 
@@ -159,17 +169,23 @@ class CheckRun:
         self.answers = record.answers
         for key in ("package", "domain"):
             if not isinstance(self.answers.get(key), str):
-                raise BadInput(f"{self.project / '.scaffold.yml'} lacks the answer {key!r}",
-                               "restore it with `git checkout -- .scaffold.yml`")
+                raise BadInput(
+                    f"{self.project / '.scaffold.yml'} lacks the answer {key!r}",
+                    "restore it with `git checkout -- .scaffold.yml`",
+                )
         if not (self.project / "pyproject.toml").is_file():
             raise BadInput(f"{self.project} has no pyproject.toml", "restore it from git")
         self.nginx = find_nginx() if nginx else None
         if nginx and self.nginx is None:
-            raise BadInput("nginx is not installed",
-                           "install it (sudo apt-get install nginx) or pass --no-nginx")
+            raise BadInput(
+                "nginx is not installed",
+                "install it (sudo apt-get install nginx) or pass --no-nginx",
+            )
         if nginx and shutil.which("openssl") is None:  # for the throwaway TLS certificate
-            raise BadInput("openssl is not installed",
-                           "install it (sudo apt-get install openssl) or pass --no-nginx")
+            raise BadInput(
+                "openssl is not installed",
+                "install it (sudo apt-get install openssl) or pass --no-nginx",
+            )
         self.use_nginx = nginx
         self.keep = keep
         self.progress = progress
@@ -208,8 +224,13 @@ class CheckRun:
             self._step("shutdown", lambda: check_serving.stage_shutdown(self))
         finally:
             self.cleanup()
-        return CheckReport(self.project, self.framework.name, self.results,
-                           self.work if self.keep else None, time.monotonic() - started)
+        return CheckReport(
+            self.project,
+            self.framework.name,
+            self.results,
+            self.work if self.keep else None,
+            time.monotonic() - started,
+        )
 
     def result(self, name: str) -> StageResult:
         return self.results[STAGES.index(name)]
@@ -221,8 +242,7 @@ class CheckRun:
     def _step(self, name: str, body: Callable[[], str]) -> None:
         """Run a stage of the serving chain, or skip it when one before it failed."""
         result = self.result(name)
-        failed = next((r for r in self.results if r.status == "failed" and r.name != "tests"),
-                      None)
+        failed = next((r for r in self.results if r.status == "failed" and r.name != "tests"), None)
         if failed is not None:
             # cleanup() still stops whatever was started, just without judging how
             result.message = f"skipped: {failed.name} failed"
@@ -271,8 +291,10 @@ class CheckRun:
     # -- environment ----------------------------------------------------------------------------
 
     def production_env(self) -> dict[str, str]:
-        return {key: self.framework.fill(value, self.answers)
-                for key, value in self.framework.production_env}
+        return {
+            key: self.framework.fill(value, self.answers)
+            for key, value in self.framework.production_env
+        }
 
     def command_env(self) -> dict[str, str]:
         """For framework checks and prepare steps: production settings plus the project's .env,
@@ -292,7 +314,8 @@ class CheckRun:
     def stage_venv(self) -> str:
         self.venv.create(self.log_path("venv"), self.progress.output)
         return f"fresh environment with {self.venv.tool}" + (
-            f" at {self.venv.path}" if self.keep else "")
+            f" at {self.venv.path}" if self.keep else ""
+        )
 
     def stage_install(self) -> str:
         lines: list[str] = []
@@ -304,8 +327,11 @@ class CheckRun:
 
         self.venv.install_project(self.log_path("install"), show)
         summary = [line.strip() for line in lines if re.match(r"\s*Installed \d", line)]
-        summary += [f"installed {len(line.split()) - 2} packages" for line in lines
-                    if line.startswith("Successfully installed")]  # pip's wording
+        summary += [
+            f"installed {len(line.split()) - 2} packages"
+            for line in lines
+            if line.startswith("Successfully installed")
+        ]  # pip's wording
         return "pip install -e '.[dev]'" + (f": {summary[-1]}" if summary else "")
 
     def _start_tests(self) -> ProjectTests:
@@ -314,11 +340,22 @@ class CheckRun:
         # off) goes away with our work directory.
         temp = self.work / "tmp"
         temp.mkdir()
-        command = [str(self.venv.python), "-m", "pytest", "-p", "no:cacheprovider",
-                   f"--basetemp={self.work / 'pytest'}"]
-        tests = ProjectTests(BackgroundProcess(command, cwd=self.project,
-                                               env=self.venv.env({"TMPDIR": str(temp)}),
-                                               log=self.log_path("tests")))
+        command = [
+            str(self.venv.python),
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            f"--basetemp={self.work / 'pytest'}",
+        ]
+        tests = ProjectTests(
+            BackgroundProcess(
+                command,
+                cwd=self.project,
+                env=self.venv.env({"TMPDIR": str(temp)}),
+                log=self.log_path("tests"),
+            )
+        )
         self.on_cleanup(tests.process.kill)
         # Lower priority: the serving stages are the critical path; the tests take what is left.
         with contextlib.suppress(OSError, AttributeError):
@@ -347,8 +384,15 @@ class CheckRun:
             return f"{self.framework.title} declares no checks or prepare steps"
         env = self.command_env()
         running = [
-            (" ".join(command), BackgroundProcess(self.venv_command(command), cwd=self.project,
-                                                  env=env, log=self.log_path(f"checks-{index}")))
+            (
+                " ".join(command),
+                BackgroundProcess(
+                    self.venv_command(command),
+                    cwd=self.project,
+                    env=env,
+                    log=self.log_path(f"checks-{index}"),
+                ),
+            )
             for index, command in enumerate(self.framework.checks)
         ]
         for _, process in running:
@@ -359,11 +403,17 @@ class CheckRun:
             if process.exit_code != 0:
                 raise StageFailed(f"`{label}` exited with code {process.exit_code}", process.log)
         for command in self.framework.prepare:
-            run_logged(self.venv_command(command), cwd=self.project, env=env,
-                       log=self.log_path("checks"), timeout=COMMAND_TIMEOUT,
-                       label=" ".join(command))
-        return "ran " + "; ".join(" ".join(command[1:] if command[0] == "python" else command)
-                                  for command in commands)
+            run_logged(
+                self.venv_command(command),
+                cwd=self.project,
+                env=env,
+                log=self.log_path("checks"),
+                timeout=COMMAND_TIMEOUT,
+                label=" ".join(command),
+            )
+        return "ran " + "; ".join(
+            " ".join(command[1:] if command[0] == "python" else command) for command in commands
+        )
 
 
 def result_lines(result: StageResult) -> list[str]:
@@ -378,13 +428,17 @@ def failure(report: CheckReport) -> OperationFailed | None:
     failed = report.failed
     if failed is None:
         return None
-    hint = "rerun with --keep to inspect the logs" if report.kept is None else (
-        f"logs are in {report.kept / 'logs'}")
+    hint = (
+        "rerun with --keep to inspect the logs"
+        if report.kept is None
+        else (f"logs are in {report.kept / 'logs'}")
+    )
     return OperationFailed(f"stage {failed.name} failed: {failed.message}", hint)
 
 
-def run_check(project: Path, *, nginx: bool = True, keep: bool = False,
-              progress: Progress | None = None) -> CheckReport:
+def run_check(
+    project: Path, *, nginx: bool = True, keep: bool = False, progress: Progress | None = None
+) -> CheckReport:
     """Check that the project at `project` installs, passes its tests and boots behind nginx.
 
     Raises BadInput before doing anything when the project or the machine cannot be checked.
@@ -395,4 +449,3 @@ def run_check(project: Path, *, nginx: bool = True, keep: bool = False,
     except BaseException:
         run.cleanup()
         raise
-

@@ -84,66 +84,91 @@ def stage_gunicorn(run: CheckRun) -> str:
     log = run.log_path("gunicorn")
     env = run.venv.env(run.production_env())  # gunicorn.conf.py loads .env itself
     # Read graceful_timeout from the project's own config while the server boots.
-    config_dump = BackgroundProcess([str(run.venv.python), "-c", READ_GRACEFUL_TIMEOUT],
-                                    cwd=run.project, env=env,
-                                    log=run.log_path("gunicorn-config"))
+    config_dump = BackgroundProcess(
+        [str(run.venv.python), "-c", READ_GRACEFUL_TIMEOUT],
+        cwd=run.project,
+        env=env,
+        log=run.log_path("gunicorn-config"),
+    )
     run.on_cleanup(config_dump.kill)
     run.gunicorn = BackgroundProcess(
         _gunicorn_command(run, "--bind", f"unix:{socket}", "--workers", CHECK_WORKERS),
-        cwd=run.project, env=env, log=log)
+        cwd=run.project,
+        env=env,
+        log=log,
+    )
     run.socket = socket
     path, started = run.framework.health_path, time.monotonic()
     while True:
         code = run.gunicorn.exit_code
         if code is not None:
             cause = _first_exception(log)
-            raise _failed(f"gunicorn exited with code {code} before answering {path}"
-                          + (f": {cause}" if cause else ""), log)
+            raise _failed(
+                f"gunicorn exited with code {code} before answering {path}"
+                + (f": {cause}" if cause else ""),
+                log,
+            )
         try:
-            response = get_unix(socket, path, run.domain, {"X-Forwarded-Proto": "https"},
-                                timeout=BOOT_TIMEOUT)
+            response = get_unix(
+                socket, path, run.domain, {"X-Forwarded-Proto": "https"}, timeout=BOOT_TIMEOUT
+            )
             break
         except (FileNotFoundError, ConnectionError, http.client.RemoteDisconnected) as error:
             # Not listening yet, or a master whose workers failed to boot dropping the queue.
             if time.monotonic() - started > BOOT_TIMEOUT:
-                raise _failed(f"gunicorn did not answer {path} within {BOOT_TIMEOUT:.0f}s "
-                              f"({error!r})", log) from None
+                raise _failed(
+                    f"gunicorn did not answer {path} within {BOOT_TIMEOUT:.0f}s ({error!r})", log
+                ) from None
             time.sleep(0.05)
         except (OSError, http.client.HTTPException) as error:
             raise _failed(f"GET {path} on gunicorn's socket failed: {error!r}", log) from None
     if response.status != 200 or not _json_ok(response):
         body = response.body[:120].decode("utf-8", "replace")
-        raise _failed(f"GET {path} answered {response.status} "
-                      f"{response.header('Content-Type') or '(no type)'}: {body}", log)
+        raise _failed(
+            f"GET {path} answered {response.status} "
+            f"{response.header('Content-Type') or '(no type)'}: {body}",
+            log,
+        )
     if config_dump.stop(0, 30) is not None and (
-        match := re.search(r"^graceful_timeout=([\d.]+)$", config_dump.log.read_text(),
-                           re.MULTILINE)
+        match := re.search(
+            r"^graceful_timeout=([\d.]+)$", config_dump.log.read_text(), re.MULTILINE
+        )
     ):
         run.graceful_timeout = float(match.group(1))
-    return (f"production config answered {path} with 200 JSON in "
-            f"{time.monotonic() - started:.1f}s")
+    return f"production config answered {path} with 200 JSON in {time.monotonic() - started:.1f}s"
 
 
 # -- stage 6 ------------------------------------------------------------------------------------
 
 
-def _start_nginx(run: CheckRun, site_text: str, cert: Path, key: Path,
-                 upstream: Path) -> LocalSite:
+def _start_nginx(run: CheckRun, site_text: str, cert: Path, key: Path, upstream: Path) -> LocalSite:
     """nginx -t, then start; retried with new ports if another process took ours meanwhile."""
     log = run.log_path("nginx")
     assert run.nginx is not None
     for _ in range(PORT_ATTEMPTS):
-        site = LocalSite(free_port(), free_port(), upstream, cert, key,
-                         run.project / run.framework.fill(run.framework.static_dir, run.answers))
+        site = LocalSite(
+            free_port(),
+            free_port(),
+            upstream,
+            cert,
+            key,
+            run.project / run.framework.fill(run.framework.static_dir, run.answers),
+        )
         prefix = run.work / "nginx"
         try:
             conf = write_prefix(prefix, site_text, site, error_log=log)
-            run_logged([run.nginx, "-t", "-q", "-p", str(prefix), "-c", str(conf)],
-                       cwd=prefix, env=run.venv.env(), log=log, timeout=30)
+            run_logged(
+                [run.nginx, "-t", "-q", "-p", str(prefix), "-c", str(conf)],
+                cwd=prefix,
+                env=run.venv.env(),
+                log=log,
+                timeout=30,
+            )
         except OperationFailed as error:
             raise _failed(f"nginx -t rejected the localized site: {error.message}", log) from None
-        process = BackgroundProcess([run.nginx, "-p", str(prefix), "-c", str(conf)], cwd=prefix,
-                                    env=run.venv.env(), log=log)
+        process = BackgroundProcess(
+            [run.nginx, "-p", str(prefix), "-c", str(conf)], cwd=prefix, env=run.venv.env(), log=log
+        )
         run.nginx_process = process
         deadline = time.monotonic() + NGINX_START_TIMEOUT
         while process.exit_code is None and time.monotonic() < deadline:
@@ -186,19 +211,25 @@ def stage_nginx(run: CheckRun) -> str:
     problems = _probe_site(run, site, tls_context(cert), recorder)
     if problems:
         raise _failed("; ".join(problems), run.log_path("nginx"))
-    return (f"nginx -t ok; https://{run.domain} on 127.0.0.1:{site.https_port}: healthz, home, "
-            "308 redirect, security headers, X-Forwarded-* rewrite, static file, unknown host")
+    return (
+        f"nginx -t ok; https://{run.domain} on 127.0.0.1:{site.https_port}: healthz, home, "
+        "308 redirect, security headers, X-Forwarded-* rewrite, static file, unknown host"
+    )
 
 
-def _probe_site(run: CheckRun, site: LocalSite, context: ssl.SSLContext,
-                recorder: UpstreamRecorder) -> list[str]:
+def _probe_site(
+    run: CheckRun, site: LocalSite, context: ssl.SSLContext, recorder: UpstreamRecorder
+) -> list[str]:
     """Every probe runs, so one message lists everything that is wrong."""
     problems: list[str] = []
     domain, health, home = run.domain, run.framework.health_path, run.framework.home_path
 
     def https(path: str, headers: dict[str, str] | None = None) -> Response | None:
-        return _probe(f"GET https://{domain}{path}", problems,
-                      lambda: get_https(site.https_port, path, domain, context, headers))
+        return _probe(
+            f"GET https://{domain}{path}",
+            problems,
+            lambda: get_https(site.https_port, path, domain, context, headers),
+        )
 
     if (reply := https(health)) and (reply.status != 200 or not _json_ok(reply)):
         problems.append(f"{health} over HTTPS answered {reply.status}, expected 200 JSON")
@@ -211,46 +242,64 @@ def _probe_site(run: CheckRun, site: LocalSite, context: ssl.SSLContext,
         if missing:
             problems.append(f"home page lacks security headers: {', '.join(missing)}")
 
-    plain = _probe(f"GET http://{domain}{health}", problems,
-                   lambda: get_http(site.http_port, f"{health}?from=http", domain))
-    if plain and (plain.status != 308 or
-                  plain.header("Location") != f"https://{domain}{health}?from=http"):
-        problems.append(f"plain HTTP answered {plain.status} to {plain.header('Location')!r}, "
-                        f"expected 308 to https://{domain}{health}?from=http")
+    plain = _probe(
+        f"GET http://{domain}{health}",
+        problems,
+        lambda: get_http(site.http_port, f"{health}?from=http", domain),
+    )
+    if plain and (
+        plain.status != 308 or plain.header("Location") != f"https://{domain}{health}?from=http"
+    ):
+        problems.append(
+            f"plain HTTP answered {plain.status} to {plain.header('Location')!r}, "
+            f"expected 308 to https://{domain}{health}?from=http"
+        )
 
     marker = f"scaffold-probe={secrets.token_hex(8)}"
     forged = https(f"{health}?{marker}", FORGED)
     if forged and forged.status != 200:
-        problems.append(f"HTTPS with a forged X-Forwarded-Proto: http answered {forged.status} "
-                        "(a redirect loop behind the proxy?), expected 200")
+        problems.append(
+            f"HTTPS with a forged X-Forwarded-Proto: http answered {forged.status} "
+            "(a redirect loop behind the proxy?), expected 200"
+        )
     seen = recorder.requests_for(marker)
     if forged and not seen:
         problems.append("the forged-header request never reached gunicorn")
     for headers in seen[:1]:
         if headers.get("x-forwarded-proto") != ["https"]:
-            problems.append("nginx passed X-Forwarded-Proto "
-                            f"{headers.get('x-forwarded-proto')} upstream; it must overwrite it "
-                            "with $scheme")
+            problems.append(
+                "nginx passed X-Forwarded-Proto "
+                f"{headers.get('x-forwarded-proto')} upstream; it must overwrite it "
+                "with $scheme"
+            )
         forwarded_for = headers.get("x-forwarded-for", [""])
         if len(forwarded_for) != 1 or not forwarded_for[0].endswith("127.0.0.1"):
-            problems.append(f"X-Forwarded-For upstream was {forwarded_for}; nginx should append "
-                            "the client address ($proxy_add_x_forwarded_for)")
+            problems.append(
+                f"X-Forwarded-For upstream was {forwarded_for}; nginx should append "
+                "the client address ($proxy_add_x_forwarded_for)"
+            )
         if headers.get("host") != [domain]:
             problems.append(f"Host upstream was {headers.get('host')}, expected {domain}")
 
     problems += _probe_static(run, https, recorder)
     if not _closes_connection(lambda: get_http(site.http_port, "/", UNKNOWN_HOST)):
-        problems.append(f"plain HTTP for unknown Host {UNKNOWN_HOST} got an answer; "
-                        "expected the connection closed (return 444)")
-    if not _closes_connection(lambda: get_https(site.https_port, "/", UNKNOWN_HOST,
-                                                tls_context(None))):
-        problems.append(f"HTTPS for unknown Host {UNKNOWN_HOST} got an answer; "
-                        "expected the connection refused or closed")
+        problems.append(
+            f"plain HTTP for unknown Host {UNKNOWN_HOST} got an answer; "
+            "expected the connection closed (return 444)"
+        )
+    if not _closes_connection(
+        lambda: get_https(site.https_port, "/", UNKNOWN_HOST, tls_context(None))
+    ):
+        problems.append(
+            f"HTTPS for unknown Host {UNKNOWN_HOST} got an answer; "
+            "expected the connection refused or closed"
+        )
     return problems
 
 
-def _probe_static(run: CheckRun, https: Callable[[str], Response | None],
-                  recorder: UpstreamRecorder) -> list[str]:
+def _probe_static(
+    run: CheckRun, https: Callable[[str], Response | None], recorder: UpstreamRecorder
+) -> list[str]:
     probe = run.framework.static_probe
     static_dir = run.framework.fill(run.framework.static_dir, run.answers)
     on_disk = run.project / static_dir / probe

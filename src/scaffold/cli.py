@@ -77,9 +77,16 @@ def list_frameworks(as_json: bool) -> None:
     """List the frameworks scaffold can generate."""
     from scaffold.catalog import FRAMEWORKS
 
-    rows = [{"name": fw.name, "title": fw.title, "summary": fw.summary, "traits": list(fw.traits),
-             "interface": fw.interface if not fw.interface_answer else "wsgi|asgi"}
-            for fw in FRAMEWORKS]
+    rows = [
+        {
+            "name": fw.name,
+            "title": fw.title,
+            "summary": fw.summary,
+            "traits": list(fw.traits),
+            "interface": fw.interface if not fw.interface_answer else "wsgi|asgi",
+        }
+        for fw in FRAMEWORKS
+    ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -97,8 +104,12 @@ def _needs_options(command: Any) -> Any:
             flag = f"--{question.name}/--no-{question.name}"
             command = click.option(flag, default=None, help=question.help)(command)
         else:
-            command = click.option(f"--{question.name}", type=click.Choice(question.choices),
-                                   default=None, help=question.help)(command)
+            command = click.option(
+                f"--{question.name}",
+                type=click.Choice(question.choices),
+                default=None,
+                help=question.help,
+            )(command)
     return command
 
 
@@ -128,14 +139,24 @@ def recommend(as_json: bool, **needs: Any) -> None:
 
 @main.command()
 @click.argument("dest", type=click.Path(path_type=Path))
-@click.option("--framework", "-f", help="django, flask, fastapi, falcon or pyramid; "
-              "asked (with a recommendation) when omitted.")
+@click.option(
+    "--framework",
+    "-f",
+    help="django, flask, fastapi, falcon or pyramid; asked (with a recommendation) when omitted.",
+)
 @click.option("--defaults", is_flag=True, help="Ask nothing; use defaults for unset answers.")
-@click.option("--data", "-d", "data", multiple=True, metavar="KEY=VALUE",
-              help="Set an answer, e.g. --data package=shop. Repeatable.")
+@click.option(
+    "--data",
+    "-d",
+    "data",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Set an answer, e.g. --data package=shop. Repeatable.",
+)
 @click.option("--no-git", is_flag=True, help="Do not create a git repository (disables update).")
-def new(dest: Path, framework: str | None, defaults: bool, data: tuple[str, ...],
-        no_git: bool) -> None:
+def new(
+    dest: Path, framework: str | None, defaults: bool, data: tuple[str, ...], no_git: bool
+) -> None:
     """Generate a new project in DEST."""
     from scaffold.new import check_destination, create_project
     from scaffold.questions import parse_data_pairs
@@ -145,14 +166,17 @@ def new(dest: Path, framework: str | None, defaults: bool, data: tuple[str, ...]
     interactive = _is_interactive() and not defaults
     if framework is None:
         if not interactive:
-            raise_usage("--framework is required when not interactive",
-                        "add e.g. --framework flask, or see `scaffold recommend`")
+            raise_usage(
+                "--framework is required when not interactive",
+                "add e.g. --framework flask, or see `scaffold recommend`",
+            )
         check_destination(Path(dest).absolute())
         result = pick(_collect_needs({}, True))
         click.echo(f"Recommended: {result.why}")
         framework = click.prompt("Framework", default=result.pick)
-    project = create_project(dest, framework, given, _prompt if interactive else None,
-                             use_git=not no_git)
+    project = create_project(
+        dest, framework, given, _prompt if interactive else None, use_git=not no_git
+    )
     click.echo(f"Created {project.framework.title} project in {project.path}")
     click.echo(f"  cd {dest}")
     click.echo("  python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'")
@@ -162,14 +186,22 @@ def new(dest: Path, framework: str | None, defaults: bool, data: tuple[str, ...]
 
 @main.command()
 @click.argument("project", default=".", type=click.Path(path_type=Path))
-@click.option("--data", "-d", "data", multiple=True, metavar="KEY=VALUE",
-              help="Change an answer, e.g. --data description='A shop'. Repeatable.")
-@click.option("--dry-run", is_flag=True,
-              help="Print the diff that would be merged; change nothing.")
+@click.option(
+    "--data",
+    "-d",
+    "data",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change an answer, e.g. --data description='A shop'. Repeatable.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the diff that would be merged; change nothing."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.pass_context
-def update(ctx: click.Context, project: Path, data: tuple[str, ...], dry_run: bool,
-           as_json: bool) -> None:
+def update(
+    ctx: click.Context, project: Path, data: tuple[str, ...], dry_run: bool, as_json: bool
+) -> None:
     """Merge template improvements (and changed answers) into PROJECT (default: .)."""
     from scaffold.errors import EXIT_CONFLICTS
     from scaffold.questions import parse_data_pairs
@@ -191,11 +223,14 @@ def adopt(project: Path) -> None:
     from scaffold.adopt import adopt_project
 
     result = adopt_project(project)
-    click.echo(f"Created {result.branch} at {result.commit[:12]} from the answers in "
-               f"{result.record_file} (scaffold {result.version}) and merged it into "
-               f"{result.into} without changing any file")
-    click.echo("  review how the project differs from a fresh render: "
-               f"git diff {result.branch} HEAD")
+    click.echo(
+        f"Created {result.branch} at {result.commit[:12]} from the answers in "
+        f"{result.record_file} (scaffold {result.version}) and merged it into "
+        f"{result.into} without changing any file"
+    )
+    click.echo(
+        f"  review how the project differs from a fresh render: git diff {result.branch} HEAD"
+    )
 
 
 @main.command()
@@ -207,10 +242,16 @@ def check(project: Path, as_json: bool, no_nginx: bool, keep: bool) -> None:
     """Prove PROJECT (default: .) installs, passes its tests and boots behind nginx."""
     from scaffold.check import Progress, failure, result_lines, run_check
 
-    progress = Progress() if as_json else Progress(
-        started=lambda name: click.echo(f"  ..    {name}", err=True) if _is_interactive() else None,
-        finished=lambda result: click.echo("\n".join(result_lines(result))),
-        output=lambda line: click.echo(f"        {line}", err=True) if line.strip() else None,
+    progress = (
+        Progress()
+        if as_json
+        else Progress(
+            started=lambda name: (
+                click.echo(f"  ..    {name}", err=True) if _is_interactive() else None
+            ),
+            finished=lambda result: click.echo("\n".join(result_lines(result))),
+            output=lambda line: click.echo(f"        {line}", err=True) if line.strip() else None,
+        )
     )
     report = run_check(project, nginx=not no_nginx, keep=keep, progress=progress)
     click.echo(report.to_json() if as_json else report.summary())

@@ -68,8 +68,9 @@ def tls_context(cafile: Path | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(cafile))
 
 
-def _send(connection: http.client.HTTPConnection, path: str, host: str,
-          headers: dict[str, str] | None) -> Response:
+def _send(
+    connection: http.client.HTTPConnection, path: str, host: str, headers: dict[str, str] | None
+) -> Response:
     try:
         connection.request("GET", path, headers={"Host": host, **(headers or {})})
         reply = connection.getresponse()
@@ -79,19 +80,36 @@ def _send(connection: http.client.HTTPConnection, path: str, host: str,
         connection.close()
 
 
-def get_unix(path: Path, url_path: str, host: str, headers: dict[str, str] | None = None,
-             timeout: float = PROBE_TIMEOUT) -> Response:
+def get_unix(
+    path: Path,
+    url_path: str,
+    host: str,
+    headers: dict[str, str] | None = None,
+    timeout: float = PROBE_TIMEOUT,
+) -> Response:
     return _send(_UnixConnection(path, timeout), url_path, host, headers)
 
 
-def get_http(port: int, url_path: str, host: str, headers: dict[str, str] | None = None,
-             timeout: float = PROBE_TIMEOUT) -> Response:
-    return _send(http.client.HTTPConnection("127.0.0.1", port, timeout=timeout), url_path, host,
-                 headers)
+def get_http(
+    port: int,
+    url_path: str,
+    host: str,
+    headers: dict[str, str] | None = None,
+    timeout: float = PROBE_TIMEOUT,
+) -> Response:
+    return _send(
+        http.client.HTTPConnection("127.0.0.1", port, timeout=timeout), url_path, host, headers
+    )
 
 
-def get_https(port: int, url_path: str, host: str, context: ssl.SSLContext,
-              headers: dict[str, str] | None = None, timeout: float = PROBE_TIMEOUT) -> Response:
+def get_https(
+    port: int,
+    url_path: str,
+    host: str,
+    context: ssl.SSLContext,
+    headers: dict[str, str] | None = None,
+    timeout: float = PROBE_TIMEOUT,
+) -> Response:
     return _send(_TlsConnection(port, host, context, timeout), url_path, host, headers)
 
 
@@ -162,7 +180,7 @@ class UpstreamRecorder:
             for index, line in enumerate(lines):
                 if " HTTP/1." in line and marker in line.split(" HTTP/1.")[0]:
                     headers: dict[str, list[str]] = {}
-                    for header in lines[index + 1:]:
+                    for header in lines[index + 1 :]:
                         name, _, value = header.partition(":")
                         headers.setdefault(name.strip().lower(), []).append(value.strip())
                     found.append(headers)

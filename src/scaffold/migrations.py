@@ -25,8 +25,10 @@ def version_key(version: str) -> tuple[int, ...]:
     """'0.10.2' -> (0, 10, 2, 0): comparable release numbers; a pre-release suffix is ignored."""
     match = _VERSION_RE.fullmatch(str(version).strip())
     if not match:
-        raise BadInput(f"scaffold version {version!r} in .scaffold.yml is not a version number",
-                       "restore it with `git checkout -- .scaffold.yml`")
+        raise BadInput(
+            f"scaffold version {version!r} in .scaffold.yml is not a version number",
+            "restore it with `git checkout -- .scaffold.yml`",
+        )
     numbers = tuple(int(part) for part in match.group(1).split("."))
     return numbers + (0,) * (4 - len(numbers))
 
@@ -65,16 +67,21 @@ def drop(key: str) -> Callable[[Answers], Answers]:
 MIGRATIONS: tuple[Migration, ...] = ()
 
 
-def pending(recorded: str, installed: str,
-            migrations: Iterable[Migration] = MIGRATIONS) -> list[Migration]:
+def pending(
+    recorded: str, installed: str, migrations: Iterable[Migration] = MIGRATIONS
+) -> list[Migration]:
     """The migrations a project recorded at `recorded` needs to be read by `installed`."""
     low, high = version_key(recorded), version_key(installed)
     chosen = [m for m in migrations if low < version_key(m.version) <= high]
     return sorted(chosen, key=lambda m: version_key(m.version))
 
 
-def migrate_answers(answers: Mapping[str, Any], recorded: str, installed: str,
-                    migrations: Iterable[Migration] = MIGRATIONS) -> Answers:
+def migrate_answers(
+    answers: Mapping[str, Any],
+    recorded: str,
+    installed: str,
+    migrations: Iterable[Migration] = MIGRATIONS,
+) -> Answers:
     """Apply every pending migration to a copy of the stored answers."""
     migrated = dict(answers)
     for migration in pending(recorded, installed, migrations):

@@ -50,24 +50,43 @@ def localize_site(text: str, site: LocalSite) -> str:
     def sub(pattern: re.Pattern[str], replacement: str, what: str, text: str) -> str:
         new, count = pattern.subn(replacement, text)
         if count == 0:
-            raise OperationFailed(f"the nginx site lacks the line `{what}`",
-                                  "restore deploy/nginx/ from the template (`scaffold update`)")
+            raise OperationFailed(
+                f"the nginx site lacks the line `{what}`",
+                "restore deploy/nginx/ from the template (`scaffold update`)",
+            )
         return new
 
     def keep(value: object) -> str:
         return str(value).replace("\\", "\\\\")  # re.sub replacement escaping
 
-    text = sub(_UPSTREAM, rf"\g<1>unix:{keep(site.upstream_socket)}\g<2>",
-               "server unix:/run/<package>/gunicorn.sock fail_timeout=0;", text)
+    text = sub(
+        _UPSTREAM,
+        rf"\g<1>unix:{keep(site.upstream_socket)}\g<2>",
+        "server unix:/run/<package>/gunicorn.sock fail_timeout=0;",
+        text,
+    )
     text = sub(_LISTEN_HTTP, rf"\g<1>127.0.0.1:{site.http_port}\g<2>", "listen 80 ...;", text)
-    text = sub(_LISTEN_HTTPS, rf"\g<1>127.0.0.1:{site.https_port}\g<2>",
-               "listen 443 ssl http2 ...;", text)
-    text = sub(_CERT, rf"\g<1>{keep(site.certificate)}\g<2>",
-               "ssl_certificate /etc/letsencrypt/live/<domain>/fullchain.pem;", text)
-    text = sub(_CERT_KEY, rf"\g<1>{keep(site.certificate_key)}\g<2>",
-               "ssl_certificate_key /etc/letsencrypt/live/<domain>/privkey.pem;", text)
-    text = sub(_STATIC_ALIAS, rf"\g<1>{keep(site.static_root)}/\g<2>",
-               "alias /srv/<package>/<static_dir>/;", text)
+    text = sub(
+        _LISTEN_HTTPS, rf"\g<1>127.0.0.1:{site.https_port}\g<2>", "listen 443 ssl http2 ...;", text
+    )
+    text = sub(
+        _CERT,
+        rf"\g<1>{keep(site.certificate)}\g<2>",
+        "ssl_certificate /etc/letsencrypt/live/<domain>/fullchain.pem;",
+        text,
+    )
+    text = sub(
+        _CERT_KEY,
+        rf"\g<1>{keep(site.certificate_key)}\g<2>",
+        "ssl_certificate_key /etc/letsencrypt/live/<domain>/privkey.pem;",
+        text,
+    )
+    text = sub(
+        _STATIC_ALIAS,
+        rf"\g<1>{keep(site.static_root)}/\g<2>",
+        "alias /srv/<package>/<static_dir>/;",
+        text,
+    )
     text = _LISTEN_IPV6.sub("", text)  # the test machine may have no IPv6 loopback
     return _LOG_LINE.sub("", text)
 
@@ -119,17 +138,35 @@ def make_self_signed(domain: str, directory: Path) -> tuple[Path, Path]:
     """A throwaway certificate for domain (EC keys: generated in milliseconds)."""
     cert, key = directory / "fullchain.pem", directory / "privkey.pem"
     command = [
-        "openssl", "req", "-x509", "-nodes", "-days", "2", "-newkey", "ec",
-        "-pkeyopt", "ec_paramgen_curve:prime256v1", "-subj", f"/CN={domain}",
-        "-addext", f"subjectAltName=DNS:{domain}", "-keyout", str(key), "-out", str(cert),
+        "openssl",
+        "req",
+        "-x509",
+        "-nodes",
+        "-days",
+        "2",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-subj",
+        f"/CN={domain}",
+        "-addext",
+        f"subjectAltName=DNS:{domain}",
+        "-keyout",
+        str(key),
+        "-out",
+        str(cert),
     ]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=OPENSSL_TIMEOUT,
-                                check=False)
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=OPENSSL_TIMEOUT, check=False
+        )
     except FileNotFoundError as error:
-        raise OperationFailed("openssl is not installed",
-                              "install it (apt-get install openssl) or use --no-nginx") from error
+        raise OperationFailed(
+            "openssl is not installed", "install it (apt-get install openssl) or use --no-nginx"
+        ) from error
     if result.returncode != 0:
-        raise OperationFailed(f"openssl failed: {result.stderr.strip()[-200:]}",
-                              "check the openssl installation")
+        raise OperationFailed(
+            f"openssl failed: {result.stderr.strip()[-200:]}", "check the openssl installation"
+        )
     return cert, key

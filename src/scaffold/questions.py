@@ -161,7 +161,7 @@ def check_text(value: str) -> str | None:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         return "contains control characters"
     if '"' in value or "\\" in value:
-        return "contains \" or \\; use ' instead of \""
+        return 'contains " or \\; use \' instead of "'
     return "is longer than 200 characters" if len(value) > 200 else None
 
 

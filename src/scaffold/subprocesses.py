@@ -38,7 +38,7 @@ def group_members(pgid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()  # state, ppid, pgrp, ...
+        fields = stat[stat.rindex(")") + 2 :].split()  # state, ppid, pgrp, ...
         if int(fields[2]) == pgid and fields[0] != "Z":
             members.append(int(entry.name))
     if not Path("/proc").is_dir():  # no procfs: fall back to asking the kernel about the group
@@ -77,9 +77,15 @@ def run_logged(
         sink.write(f"$ {' '.join(command)}\n".encode())
         sink.flush()
         try:
-            process = subprocess.Popen(command, cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         except OSError as error:
             raise OperationFailed(f"cannot run {command[0]}: {error.strerror}") from error
 
@@ -110,16 +116,23 @@ def run_logged(
 class BackgroundProcess:
     """A server started in its own process group, its output going to a log file."""
 
-    def __init__(self, command: Sequence[str], *, cwd: Path, env: Mapping[str, str],
-                 log: Path) -> None:
+    def __init__(
+        self, command: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Path
+    ) -> None:
         self.command = list(command)
         self.log = log
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as sink:
             try:
-                self.process = subprocess.Popen(self.command, cwd=cwd, env=dict(env),
-                                                stdin=subprocess.DEVNULL, stdout=sink,
-                                                stderr=subprocess.STDOUT, start_new_session=True)
+                self.process = subprocess.Popen(
+                    self.command,
+                    cwd=cwd,
+                    env=dict(env),
+                    stdin=subprocess.DEVNULL,
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             except OSError as error:
                 raise OperationFailed(f"cannot run {command[0]}: {error.strerror}") from error
 

@@ -24,8 +24,13 @@ from scaffold.render import layer_names
 
 TEMPLATE_REF = f"refs/heads/{TEMPLATE_BRANCH}"
 NO_HOOKS = ("-c", "core.hooksPath=/dev/null")  # the user's hooks must not run on our checkouts
-IN_PROGRESS = {"MERGE_HEAD": "a merge", "rebase-merge": "a rebase", "rebase-apply": "a rebase",
-               "CHERRY_PICK_HEAD": "a cherry-pick", "REVERT_HEAD": "a revert"}
+IN_PROGRESS = {
+    "MERGE_HEAD": "a merge",
+    "rebase-merge": "a rebase",
+    "rebase-apply": "a rebase",
+    "CHERRY_PICK_HEAD": "a cherry-pick",
+    "REVERT_HEAD": "a revert",
+}
 
 
 def installed_version() -> str:
@@ -53,8 +58,12 @@ def _out(cwd: Path, *args: str) -> str | None:
 
 def find_template(path: Path) -> tuple[str | None, str | None]:
     """The template branch's ref and tip: local first, else a single remote's copy (a clone)."""
-    refs = _out(path, "for-each-ref", "--format=%(refname) %(objectname)", TEMPLATE_REF,
-                "refs/remotes/") or ""
+    refs = (
+        _out(
+            path, "for-each-ref", "--format=%(refname) %(objectname)", TEMPLATE_REF, "refs/remotes/"
+        )
+        or ""
+    )
     found = dict(line.split() for line in refs.splitlines())
     if TEMPLATE_REF in found:
         return TEMPLATE_REF, found[TEMPLATE_REF]
@@ -69,45 +78,62 @@ def inspect_project(project: Path, command: str = "update") -> ProjectState:
     path = Path(os.path.abspath(project))
     if not path.is_dir():
         raise BadInput(f"{path} is not a directory", "pass the project's directory")
-    listed = _out(path, "rev-parse", "--show-toplevel",
-                  *[arg for name in IN_PROGRESS for arg in ("--git-path", name)])
+    listed = _out(
+        path,
+        "rev-parse",
+        "--show-toplevel",
+        *[arg for name in IN_PROGRESS for arg in ("--git-path", name)],
+    )
     if listed is None:
-        raise BadInput(f"{path} is not a git repository",
-                       "commit the project with `git init && git add -A && git commit`, "
-                       "then run `scaffold adopt`")
+        raise BadInput(
+            f"{path} is not a git repository",
+            "commit the project with `git init && git add -A && git commit`, "
+            "then run `scaffold adopt`",
+        )
     top, *markers = listed.splitlines()
     for name, marker in zip(IN_PROGRESS, markers, strict=True):
         if (path / marker).exists():  # --git-path answers relative to where git ran
-            raise BadInput(f"{path} has {IN_PROGRESS[name]} in progress",
-                           "finish it (resolve and commit) or abort it first")
+            raise BadInput(
+                f"{path} has {IN_PROGRESS[name]} in progress",
+                "finish it (resolve and commit) or abort it first",
+            )
     if Path(top).resolve() != path.resolve():
         if (path / RECORD_FILE).exists():
-            raise BadInput(f"{path} is not the top of its git repository ({top})",
-                           f"scaffold {command} needs the project to be its own repository")
+            raise BadInput(
+                f"{path} is not the top of its git repository ({top})",
+                f"scaffold {command} needs the project to be its own repository",
+            )
         path = Path(top)
     ref = _out(path, "symbolic-ref", "--quiet", "HEAD")
     if ref is None:
-        raise BadInput(f"{path} is on a detached HEAD",
-                       "check out your branch first, e.g. git switch main")
+        raise BadInput(
+            f"{path} is on a detached HEAD", "check out your branch first, e.g. git switch main"
+        )
     head = _out(path, "rev-parse", "--verify", "--quiet", "HEAD")
     if head is None:
         raise BadInput(f"{path} has no commits yet", "commit the project first")
     if ref == TEMPLATE_REF:
-        raise BadInput(f"{path} is on {TEMPLATE_BRANCH}, which scaffold manages",
-                       "switch to your own branch first: git switch main")
+        raise BadInput(
+            f"{path} is on {TEMPLATE_BRANCH}, which scaffold manages",
+            "switch to your own branch first: git switch main",
+        )
     status = git(path, "status", "--porcelain", "-z", "--untracked-files=all").stdout
     dirty = [entry[3:] for entry in status.split("\0") if entry[2:3] == " "]
     if dirty:
         more = f" and {len(dirty) - 1} more" if len(dirty) > 1 else ""
-        raise BadInput(f"{path} has uncommitted changes ({dirty[0]}{more})",
-                       f"commit or stash them, then rerun scaffold {command}")
+        raise BadInput(
+            f"{path} has uncommitted changes ({dirty[0]}{more})",
+            f"commit or stash them, then rerun scaffold {command}",
+        )
     record = Record.read(path)
     catalog.get(record.framework)
     installed = installed_version()
     if version_key(record.scaffold_version) > version_key(installed):
-        raise BadInput(f"{RECORD_FILE} records scaffold {record.scaffold_version}, newer than "
-                       f"the installed {installed}",
-                       "upgrade scaffold first: pip install -U scaffold")
+        raise BadInput(
+            f"{RECORD_FILE} records scaffold {record.scaffold_version}, newer than "
+            f"the installed {installed}",
+            "upgrade scaffold first: pip install -U scaffold",
+        )
     template_ref, tip = find_template(path)
     return ProjectState(path, ref.removeprefix("refs/heads/"), head, record, template_ref, tip)
 
@@ -115,19 +141,26 @@ def inspect_project(project: Path, command: str = "update") -> ProjectState:
 def require_template(state: ProjectState) -> tuple[str, str, str]:
     """The template ref, its tip, and its merge base with the user's branch; or refuse."""
     if state.template_ref is None or state.template_tip is None:
-        raise BadInput(f"{state.path} has no {TEMPLATE_BRANCH} branch to update from",
-                       f"fetch it (git fetch origin {TEMPLATE_BRANCH}:{TEMPLATE_BRANCH}) or "
-                       "recreate it from the current answers with `scaffold adopt`")
+        raise BadInput(
+            f"{state.path} has no {TEMPLATE_BRANCH} branch to update from",
+            f"fetch it (git fetch origin {TEMPLATE_BRANCH}:{TEMPLATE_BRANCH}) or "
+            "recreate it from the current answers with `scaffold adopt`",
+        )
     base = _out(state.path, "merge-base", state.template_tip, state.head)
     if base is None:
-        raise BadInput(f"{state.branch} shares no history with {TEMPLATE_BRANCH}",
-                       f"delete {TEMPLATE_BRANCH} (git branch -D {TEMPLATE_BRANCH}) and run "
-                       "`scaffold adopt`")
+        raise BadInput(
+            f"{state.branch} shares no history with {TEMPLATE_BRANCH}",
+            f"delete {TEMPLATE_BRANCH} (git branch -D {TEMPLATE_BRANCH}) and run `scaffold adopt`",
+        )
     return state.template_ref, state.template_tip, base
 
 
-def resolve_project_answers(record: Record, overrides: Mapping[str, Any], installed: str,
-                            migrations: Iterable[Migration] = MIGRATIONS) -> dict[str, Any]:
+def resolve_project_answers(
+    record: Record,
+    overrides: Mapping[str, Any],
+    installed: str,
+    migrations: Iterable[Migration] = MIGRATIONS,
+) -> dict[str, Any]:
     """Stored answers, migrated to the installed schema, with --data on top, validated like new."""
     framework = catalog.get(record.framework)
     stored = migrate_answers(record.answers, record.scaffold_version, installed, migrations)
@@ -152,8 +185,17 @@ class TemplateWorktree:
     def __enter__(self) -> TemplateWorktree:
         try:
             # No checkout: the render replaces every file anyway, and writing them twice is slow.
-            git(self.repo, *NO_HOOKS, "worktree", "add", "--quiet", "--no-checkout", "--detach",
-                str(self.path), self.commit)
+            git(
+                self.repo,
+                *NO_HOOKS,
+                "worktree",
+                "add",
+                "--quiet",
+                "--no-checkout",
+                "--detach",
+                str(self.path),
+                self.commit,
+            )
         except BaseException:
             self.close()
             raise
@@ -163,8 +205,13 @@ class TemplateWorktree:
         self.close()
 
     def close(self) -> None:
-        removed = self.path.exists() and git(self.repo, "worktree", "remove", "--force",
-                                             str(self.path), check=False).returncode == 0
+        removed = (
+            self.path.exists()
+            and git(
+                self.repo, "worktree", "remove", "--force", str(self.path), check=False
+            ).returncode
+            == 0
+        )
         shutil.rmtree(self.parent, ignore_errors=True)
         if not removed:
             git(self.repo, "worktree", "prune", check=False)
@@ -214,8 +261,9 @@ class UpdateResult:
     def as_dict(self) -> dict[str, Any]:
         body = {key: getattr(self, key) for key in self.__dataclass_fields__}
         body["project"] = str(self.project)
-        body["changed_answers"] = [{"name": key, "old": old, "new": new}
-                                   for key, old, new in self.changed_answers]
+        body["changed_answers"] = [
+            {"name": key, "old": old, "new": new} for key, old, new in self.changed_answers
+        ]
         body["renamed"] = [list(pair) for pair in self.renamed]
         return body
 
@@ -232,8 +280,12 @@ def _classify(result: UpdateResult, repo: Path, base: str, target: str) -> None:
         bucket.append(next(fields))
 
 
-def update_project(project: Path, overrides: Mapping[str, Any] | None = None, dry_run: bool = False,
-                   migrations: Iterable[Migration] = MIGRATIONS) -> UpdateResult:
+def update_project(
+    project: Path,
+    overrides: Mapping[str, Any] | None = None,
+    dry_run: bool = False,
+    migrations: Iterable[Migration] = MIGRATIONS,
+) -> UpdateResult:
     """Re-render the template branch and merge it into the current branch (see module doc)."""
     state = inspect_project(project)
     template_ref, tip, base = require_template(state)
@@ -247,11 +299,19 @@ def update_project(project: Path, overrides: Mapping[str, Any] | None = None, dr
         # A release that changes no rendered file is not an update: compare with the old version.
         same = tree.snapshot(Record(old_version, framework.name, layers, answers).to_yaml())
         up_to_date = same == git(state.path, "rev-parse", f"{tip}^{{tree}}").stdout.strip()
-        new_tree = None if up_to_date else tree.snapshot(
-            Record(installed, framework.name, layers, answers).to_yaml())
-    result = UpdateResult("up-to-date", state.path, state.branch, old_version,
-                          old_version if up_to_date else installed,
-                          changed_answers(state.record.answers, answers))
+        new_tree = (
+            None
+            if up_to_date
+            else tree.snapshot(Record(installed, framework.name, layers, answers).to_yaml())
+        )
+    result = UpdateResult(
+        "up-to-date",
+        state.path,
+        state.branch,
+        old_version,
+        old_version if up_to_date else installed,
+        changed_answers(state.record.answers, answers),
+    )
     if up_to_date and base == tip:  # nothing new, and the tip is already merged
         return result
     if dry_run:
@@ -263,8 +323,9 @@ def update_project(project: Path, overrides: Mapping[str, Any] | None = None, dr
     commit = tip
     if new_tree:
         message = commit_message(old_version, installed, result.changed_answers)
-        commit = git(state.path, *identity_args(answers), "commit-tree", new_tree, "-p", tip,
-                     "-m", message).stdout.strip()
+        commit = git(
+            state.path, *identity_args(answers), "commit-tree", new_tree, "-p", tip, "-m", message
+        ).stdout.strip()
     result.template_commit = commit
     _classify(result, state.path, base, commit)
     merge_template(state, template_ref, tip, commit, answers, result)
@@ -283,24 +344,49 @@ def commit_message(old: str, new: str, changes: list[tuple[str, Any, Any]]) -> s
     return title + ("\n\nChanged answers:\n" + "\n".join(lines) if lines else "")
 
 
-def merge_template(state: ProjectState, template_ref: str, old_tip: str, commit: str,
-                   answers: dict[str, Any], result: UpdateResult) -> None:
+def merge_template(
+    state: ProjectState,
+    template_ref: str,
+    old_tip: str,
+    commit: str,
+    answers: dict[str, Any],
+    result: UpdateResult,
+) -> None:
     """Move the template branch to commit and merge it; on failure put everything back."""
     created = template_ref != TEMPLATE_REF  # a clone's first update creates the local branch
     moved = commit != old_tip or created
     try:
         if moved:
-            git(state.path, "update-ref", "-m", "scaffold update", TEMPLATE_REF, commit,
-                "" if created else old_tip)
+            git(
+                state.path,
+                "update-ref",
+                "-m",
+                "scaffold update",
+                TEMPLATE_REF,
+                commit,
+                "" if created else old_tip,
+            )
         title = f"Merge {TEMPLATE_BRANCH} ({version_span(result)})"
-        merge = git(state.path, *NO_HOOKS, *identity_args(answers), "merge", "--no-ff",
-                    "--no-edit", "-m", title, TEMPLATE_BRANCH, check=False)
+        merge = git(
+            state.path,
+            *NO_HOOKS,
+            *identity_args(answers),
+            "merge",
+            "--no-ff",
+            "--no-edit",
+            "-m",
+            title,
+            TEMPLATE_BRANCH,
+            check=False,
+        )
         unmerged = git(state.path, "diff", "--name-only", "-z", "--diff-filter=U").stdout
         result.conflicts = sorted(filter(None, unmerged.split("\0")))
         if merge.returncode != 0 and not result.conflicts:
             detail = (merge.stderr or merge.stdout).strip().splitlines()
-            raise OperationFailed(f"git merge failed: {detail[-1] if detail else merge.returncode}",
-                                  "your branch is unchanged; fix the cause and rerun")
+            raise OperationFailed(
+                f"git merge failed: {detail[-1] if detail else merge.returncode}",
+                "your branch is unchanged; fix the cause and rerun",
+            )
     except BaseException:
         _restore(state, commit, old_tip, moved, created)
         raise
@@ -333,28 +419,38 @@ def version_span(result: UpdateResult) -> str:
 def report_lines(result: UpdateResult) -> list[str]:
     """The human report: what changed, conflicts, and what to do next."""
     if result.status == "up-to-date":
-        return [f"{result.project}: already up to date (the render with scaffold "
-                f"{installed_version()} equals {TEMPLATE_BRANCH}); nothing changed"]
+        return [
+            f"{result.project}: already up to date (the render with scaffold "
+            f"{installed_version()} equals {TEMPLATE_BRANCH}); nothing changed"
+        ]
     lines = []
     if result.status == "dry-run":
         lines += [result.diff.rstrip("\n")] if result.diff else []
-        lines.append(f"Dry run: would merge {TEMPLATE_BRANCH} ({version_span(result)}) into "
-                     f"{result.branch}; nothing changed")
+        lines.append(
+            f"Dry run: would merge {TEMPLATE_BRANCH} ({version_span(result)}) into "
+            f"{result.branch}; nothing changed"
+        )
     else:
         done = "stopped with conflicts" if result.conflicts else "done"
-        lines.append(f"Merge of {TEMPLATE_BRANCH} ({version_span(result)}) into {result.branch}: "
-                     f"{done}")
+        lines.append(
+            f"Merge of {TEMPLATE_BRANCH} ({version_span(result)}) into {result.branch}: {done}"
+        )
     for key, old, new in result.changed_answers:
         lines.append(f"  answer {key}: {old!r} -> {new!r}")
-    for label, names in (("updated", result.updated), ("added", result.added),
-                         ("removed", result.removed)):
+    for label, names in (
+        ("updated", result.updated),
+        ("added", result.added),
+        ("removed", result.removed),
+    ):
         lines += [f"  {label:<8} {name}" for name in names]
     lines += [f"  renamed  {old} -> {new}" for old, new in result.renamed]
     if result.conflicts:
         lines.append(f"Conflicts in {len(result.conflicts)} file(s):")
         lines += [f"  conflict {name}" for name in result.conflicts]
-        lines.append("Next: resolve the markers, then `git add` them and `git commit`; "
-                     "or back out with `git merge --abort`")
+        lines.append(
+            "Next: resolve the markers, then `git add` them and `git commit`; "
+            "or back out with `git merge --abort`"
+        )
     if ".env.example" in result.updated + result.added:
         lines.append("Note: .env.example changed; copy any new variables into your .env")
     return lines

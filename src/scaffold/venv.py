@@ -13,8 +13,16 @@ from scaffold.subprocesses import run_logged
 VENV_TIMEOUT = 120
 INSTALL_TIMEOUT = 600
 # Variables that would point the project's tools at another environment than the fresh one.
-_FOREIGN_ENV = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "CONDA_PREFIX",
-                "PIP_REQUIRE_VIRTUALENV", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+_FOREIGN_ENV = (
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "CONDA_PREFIX",
+    "PIP_REQUIRE_VIRTUALENV",
+    "PYTEST_ADDOPTS",
+    "PYTEST_PLUGINS",
+)
 _FOREIGN_PREFIXES = ("PYTEST_XDIST_", "COV_CORE_", "PYTEST_CURRENT_TEST")
 
 
@@ -45,8 +53,11 @@ class ProjectVenv:
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The caller's environment, cleaned of other environments, with this venv first on PATH."""
-        env = {key: value for key, value in os.environ.items()
-               if key not in _FOREIGN_ENV and not key.startswith(_FOREIGN_PREFIXES)}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in _FOREIGN_ENV and not key.startswith(_FOREIGN_PREFIXES)
+        }
         env["VIRTUAL_ENV"] = str(self.path)
         env["PATH"] = f"{self.path / 'bin'}{os.pathsep}{env.get('PATH', os.defpath)}"
         env.update(extra or {})
@@ -57,15 +68,38 @@ class ProjectVenv:
             command = [self.uv, "venv", "--quiet", "--python", sys.executable, str(self.path)]
         else:
             command = [sys.executable, "-m", "venv", str(self.path)]
-        run_logged(command, cwd=self.project, env=self.env(), log=log, timeout=VENV_TIMEOUT,
-                   on_line=on_line, label=f"{'uv venv' if self.uv else 'python -m venv'}")
+        run_logged(
+            command,
+            cwd=self.project,
+            env=self.env(),
+            log=log,
+            timeout=VENV_TIMEOUT,
+            on_line=on_line,
+            label=f"{'uv venv' if self.uv else 'python -m venv'}",
+        )
 
     def install_project(self, log: Path, on_line: Callable[[str], None] | None = None) -> None:
         """`pip install -e '.[dev]'`; uv reuses its shared wheel cache across projects."""
         if self.uv:
             command = [self.uv, "pip", "install", "--python", str(self.python), "-e", ".[dev]"]
         else:
-            command = [str(self.python), "-m", "pip", "install", "--progress-bar", "off",
-                       "--disable-pip-version-check", "-e", ".[dev]"]
-        run_logged(command, cwd=self.project, env=self.env(), log=log, timeout=INSTALL_TIMEOUT,
-                   on_line=on_line, label=f"{'uv pip' if self.uv else 'pip'} install -e '.[dev]'")
+            command = [
+                str(self.python),
+                "-m",
+                "pip",
+                "install",
+                "--progress-bar",
+                "off",
+                "--disable-pip-version-check",
+                "-e",
+                ".[dev]",
+            ]
+        run_logged(
+            command,
+            cwd=self.project,
+            env=self.env(),
+            log=log,
+            timeout=INSTALL_TIMEOUT,
+            on_line=on_line,
+            label=f"{'uv pip' if self.uv else 'pip'} install -e '.[dev]'",
+        )
