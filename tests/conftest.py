@@ -17,6 +17,11 @@ from scaffold.venv import find_uv
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "templates"
 
+# The suite runs as on a machine with no git configuration: no identity (new takes the author
+# from git's user.name/email when set) and no ignore rules. Tests that need some set their own.
+os.environ["GIT_CONFIG_GLOBAL"] = os.devnull
+os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
+
 
 def available_frameworks() -> list[str]:
     """Catalog frameworks whose template folder exists: new ones join the tests by themselves."""
@@ -35,6 +40,7 @@ def run_cli(*args: str, cwd: Path | None = None) -> Result:
 
 
 def generate(dest: Path, framework: str, *data: str) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
     args = ["new", str(dest), "--framework", framework, "--defaults"]
     for pair in data:
         args += ["--data", pair]

@@ -88,7 +88,7 @@ def stage(report: dict, name: str) -> dict:
 @needs_nginx
 @pytest.mark.parametrize("framework", available_frameworks())
 def test_new_project_passes_check_behind_nginx(framework: str, tmp_path: Path, tmp: Path) -> None:
-    project = tmp_path / "site"
+    project = tmp_path / "website"
     created = scaffold("new", str(project), "--framework", framework, "--defaults", tmp=tmp)
     assert created.returncode == 0, created.stderr
     code, report = check_json(project, tmp)
@@ -109,7 +109,7 @@ def test_new_project_passes_check_behind_nginx(framework: str, tmp_path: Path, t
 def flask_project(tmp_path: Path) -> Path:
     if "flask" not in available_frameworks():
         pytest.skip("the flask template is not there yet")
-    project = generate(tmp_path / "site", "flask")
+    project = generate(tmp_path / "website", "flask")
     # The project's own boot and config tests would catch the breakages below in the tests
     # stage first; these tests are about the check's own gunicorn stage, so they go.
     for own_test in ("test_boot.py", "test_deploy_config.py"):
@@ -122,7 +122,7 @@ OUTSIDE_TESTS = 'import sys\n\nif "pytest" not in sys.modules:\n    {}\n'
 
 @pytest.mark.slow
 def test_app_raising_at_import_fails_the_gunicorn_stage(flask_project: Path, tmp: Path) -> None:
-    init = flask_project / "my_project" / "__init__.py"
+    init = flask_project / "website" / "__init__.py"
     raise_line = 'raise RuntimeError("broken on purpose at import")'
     init.write_text(OUTSIDE_TESTS.format(raise_line) + init.read_text())
     code, report = check_json(flask_project, tmp, "--no-nginx")
@@ -138,7 +138,7 @@ def test_app_raising_at_import_fails_the_gunicorn_stage(flask_project: Path, tmp
 
 @pytest.mark.slow
 def test_healthz_answering_500_fails_the_gunicorn_stage(flask_project: Path, tmp: Path) -> None:
-    health = flask_project / "my_project" / "health.py"
+    health = flask_project / "website" / "health.py"
     text = health.read_text()
     assert 'return {"status": "ok"}' in text
     health.write_text(
@@ -227,7 +227,7 @@ def test_not_a_scaffold_project_is_bad_input(tmp_path: Path, tmp: Path) -> None:
 
 
 def test_missing_nginx_is_bad_input_with_the_fix(tmp_path: Path, monkeypatch) -> None:
-    project = generate(tmp_path / "site", available_frameworks()[0])
+    project = generate(tmp_path / "website", available_frameworks()[0])
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
@@ -240,8 +240,8 @@ def test_missing_nginx_is_bad_input_with_the_fix(tmp_path: Path, monkeypatch) ->
 
 
 def _rendered_site(tmp_path: Path) -> str:
-    project = generate(tmp_path / "site", available_frameworks()[0])
-    return (project / "deploy" / "nginx" / "my_project.conf").read_text()
+    project = generate(tmp_path / "website", available_frameworks()[0])
+    return (project / "deploy" / "nginx" / "website.conf").read_text()
 
 
 def _local_site(tmp_path: Path) -> LocalSite:
@@ -306,7 +306,7 @@ def test_site_without_a_contract_line_is_refused(tmp_path: Path, form: str) -> N
 
 @needs_nginx
 def test_missing_openssl_is_bad_input_with_the_fix(tmp_path: Path, monkeypatch) -> None:
-    project = generate(tmp_path / "site", available_frameworks()[0])
+    project = generate(tmp_path / "website", available_frameworks()[0])
     nginx_only = tmp_path / "nginx-only"
     nginx_only.mkdir()
     (nginx_only / "nginx").symlink_to(check.find_nginx())

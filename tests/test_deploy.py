@@ -85,7 +85,7 @@ def run_project_tests(project: Path, *args: str) -> subprocess.CompletedProcess[
 def test_every_framework_gets_the_deploy_files_from_its_catalog_entry(
     tmp_path: Path, framework: str
 ) -> None:
-    project = generate(tmp_path / "site", framework, "package=site_app")
+    project = generate(tmp_path / "website", framework, "package=site_app")
     fw = catalog.get(framework)
     data = catalog.template_data(fw, resolve_answers(fw.questions, {"package": "site_app"}))
     for name in (
@@ -120,7 +120,7 @@ def test_shipped_nginx_site_and_systemd_units_pass_the_real_tools(
 ) -> None:
     if not (NGINX and SYSTEMD_ANALYZE):
         pytest.skip("nginx and systemd-analyze are needed (CI installs them)")
-    project = generate(tmp_path / "site", framework)
+    project = generate(tmp_path / "website", framework)
     result = run_project_tests(project, "tests/test_deploy_config.py", "-k", "nginx or systemd")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "2 passed" in result.stdout and "skipped" not in result.stdout
@@ -128,7 +128,7 @@ def test_shipped_nginx_site_and_systemd_units_pass_the_real_tools(
 
 @pytest.mark.slow
 def test_flask_project_boots_and_passes_every_deploy_check(tmp_path: Path) -> None:
-    project = generate(tmp_path / "site", "flask")
+    project = generate(tmp_path / "website", "flask")
     result = run_project_tests(project, "tests/test_deploy_config.py", "tests/test_boot.py")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "5 passed" in result.stdout and "skipped" not in result.stdout
@@ -139,9 +139,9 @@ def test_flask_project_boots_and_passes_every_deploy_check(tmp_path: Path) -> No
     ("path", "old", "new", "failing_test"),
     [
         # A typo nginx rejects.
-        ("deploy/nginx/my_project.conf", "proxy_redirect off;", "proxy_redirekt off;", "nginx"),
+        ("deploy/nginx/website.conf", "proxy_redirect off;", "proxy_redirekt off;", "nginx"),
         # A typo systemd-analyze only reports on stderr, with exit status 0 by default.
-        ("deploy/systemd/my_project.service", "Type=notify", "Tpye=notify", "systemd"),
+        ("deploy/systemd/website.service", "Type=notify", "Tpye=notify", "systemd"),
         # A valid worker class that is not the intended one: --check-config accepts it.
         (
             "deploy/gunicorn.conf.py",
@@ -156,7 +156,7 @@ def test_the_generated_checks_catch_a_broken_file(
 ) -> None:
     if not (NGINX and SYSTEMD_ANALYZE):
         pytest.skip("nginx and systemd-analyze are needed (CI installs them)")
-    project = generate(tmp_path / "site", "flask")
+    project = generate(tmp_path / "website", "flask")
     target = project / path
     assert old in target.read_text()
     target.write_text(target.read_text().replace(old, new))
@@ -195,7 +195,7 @@ def test_a_new_framework_needs_no_edit_in_the_deploy_layer(tmp_path: Path) -> No
 
 
 def test_dockerfile_only_when_asked_and_statically_sound(tmp_path: Path) -> None:
-    project = generate(tmp_path / "site", "flask", "docker=true")
+    project = generate(tmp_path / "website", "flask", "docker=true")
     dockerfile = (project / "Dockerfile").read_text()
     assert len(re.findall(r"^FROM ", dockerfile, re.MULTILINE)) >= 2  # multi-stage
     users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
@@ -295,7 +295,7 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
     if not NGINX:
         pytest.skip("nginx is needed (CI installs it)")
     work = tmp_path_factory.mktemp("served")
-    project = generate(work / "site", "flask", "package=shop", f"domain={DOMAIN}")
+    project = generate(work / "website", "flask", "package=shop", f"domain={DOMAIN}")
     (work / "probe_app.py").write_text(PROBE_APP.format(package="shop"))
     # Big enough to be gzipped (gzip_min_length), served from the project's static dir.
     (project / "shop/static/css/big.css").write_text("body { color: #222; }\n" * 200)

@@ -101,7 +101,7 @@ def as_wsgi(source: str) -> str:
 @pytest.mark.parametrize("interface", INTERFACES)
 def test_render_is_deterministic(tmp_path: Path, interface: str) -> None:
     first, second = (
-        tree_snapshot(generate(tmp_path / name, "falcon", f"interface={interface}"))
+        tree_snapshot(generate(tmp_path / name / "service", "falcon", f"interface={interface}"))
         for name in ("first", "second")
     )
     first.pop(".env"), second.pop(".env")  # fresh secrets by design, untracked

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scaffold.project import RECORD_FILE, TEMPLATE_BRANCH
+from scaffold.project import RECORD_FILE
+from scaffold.repository import TEMPLATE_BRANCH
 from tests.conftest import generate, git_out
 from tests.matrix import Combination, boot_combinations, combinations
 from tests.postgres import postgres_url
@@ -117,8 +118,8 @@ def check_deploy_configs(project: Path) -> None:
 @pytest.mark.parametrize("combo", combinations(), ids=lambda c: c.id)
 def test_render_matrix(combo: Combination, tmp_path: Path, record_property) -> None:
     checks = Checks(record_property)
-    first = generate(tmp_path / "one", combo.framework, *combo.pairs)
-    second = generate(tmp_path / "two", combo.framework, *combo.pairs)
+    first = generate(tmp_path / "one" / "webapp", combo.framework, *combo.pairs)
+    second = generate(tmp_path / "two" / "webapp", combo.framework, *combo.pairs)
     checks.run("rendered", lambda: check_rendered(first))
     checks.run("deterministic", lambda: _same_tree(first, second))
     checks.run("layered", lambda: _every_layer_wrote(first))
@@ -144,7 +145,7 @@ def _every_layer_wrote(project: Path) -> None:
 @pytest.mark.parametrize("combo", boot_combinations(), ids=lambda c: c.id)
 def test_boot_matrix(combo: Combination, tmp_path: Path, record_property, request) -> None:
     """`scaffold check`: install, own tests, framework checks, gunicorn, nginx, HTTP probes."""
-    project = generate(tmp_path / "app", combo.framework, *combo.pairs)
+    project = generate(tmp_path / "webapp", combo.framework, *combo.pairs)
     if dict(combo.data).get("database") == "postgresql":
         env_file = project / ".env"
         url = request.getfixturevalue("postgres_server")

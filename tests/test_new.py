@@ -15,7 +15,7 @@ import yaml
 from scaffold import catalog
 from scaffold import new as new_module
 from scaffold.errors import OperationFailed
-from scaffold.project import TEMPLATE_BRANCH
+from scaffold.repository import TEMPLATE_BRANCH
 from tests.conftest import available_frameworks, generate, git_out, run_cli
 
 
@@ -160,7 +160,7 @@ def test_a_render_error_leaves_nothing_behind(tmp_path: Path, monkeypatch) -> No
     def broken(*args, **kwargs):
         raise OperationFailed("template x failed to render", "fix it")
 
-    monkeypatch.setattr(new_module, "render_layers", broken)
+    monkeypatch.setattr(new_module, "render_project", broken)
     result = run_cli("new", str(tmp_path / "p"), "-f", "flask", "--defaults")
     assert result.exit_code == 1
     assert list(tmp_path.iterdir()) == []

@@ -48,7 +48,7 @@ def installed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     """(language, project, venv python): one bake per template language, installed with uv."""
     language = request.param
     project = bake(
-        tmp_path_factory.mktemp(f"pyramid-{language}") / "site",
+        tmp_path_factory.mktemp(f"pyramid-{language}") / "website",
         language,
         *AWKWARD_ANSWERS[language],
     )
@@ -135,7 +135,7 @@ def test_pserve_development_ini_serves_the_home_page(installed, tmp_path: Path) 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_each_language_gets_its_own_templates_and_renderer(language: str, tmp_path: Path) -> None:
-    project = bake(tmp_path / "site", language)
+    project = bake(tmp_path / "website", language)
     package = package_dir(project)
     templates = {p.name for p in (package / "templates").iterdir()}
     assert templates == PAGE_TEMPLATES[language]
@@ -149,7 +149,7 @@ def test_each_language_gets_its_own_templates_and_renderer(language: str, tmp_pa
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_no_scaffold_syntax_leaks_into_the_output(language: str, tmp_path: Path) -> None:
-    project = bake(tmp_path / "site", language)
+    project = bake(tmp_path / "website", language)
     for path in project.rglob("*"):
         if not path.is_file() or ".git" in path.parts or path.suffix == ".jinja2":
             continue  # Jinja2 runtime templates use {{ }} themselves
@@ -160,7 +160,7 @@ def test_no_scaffold_syntax_leaks_into_the_output(language: str, tmp_path: Path)
 
 
 def test_pyramid_idioms_are_present(tmp_path: Path) -> None:
-    project = bake(tmp_path / "site", "jinja2", "project_name=Shop")
+    project = bake(tmp_path / "website", "jinja2", "project_name=Shop")
     init = (project / "shop" / "__init__.py").read_text()
     assert "def main(global_config" in init
     assert 'config.include(".routes")' in init and "config.scan(" in init
@@ -185,8 +185,8 @@ def test_pyramid_idioms_are_present(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_render_is_deterministic_for_each_language(language: str, tmp_path: Path) -> None:
-    first = tree_snapshot(bake(tmp_path / "a", language))
-    second = tree_snapshot(bake(tmp_path / "b", language))
+    first = tree_snapshot(bake(tmp_path / "a" / "website", language))
+    second = tree_snapshot(bake(tmp_path / "b" / "website", language))
     # .env holds fresh secrets each time, and is untracked.
     assert first.pop(".env") != second.pop(".env")
     assert first == second
@@ -194,7 +194,7 @@ def test_render_is_deterministic_for_each_language(language: str, tmp_path: Path
 
 @pytest.mark.parametrize("value", ["jinja", "Jinja2", "django", ""])
 def test_bad_template_language_is_refused_and_nothing_written(value: str, tmp_path: Path) -> None:
-    dest = tmp_path / "site"
+    dest = tmp_path / "website"
     result = run_cli(
         "new",
         str(dest),

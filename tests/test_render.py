@@ -9,9 +9,8 @@ import yaml
 
 from scaffold import catalog
 from scaffold.errors import OperationFailed
-from scaffold.new import render_project
 from scaffold.questions import resolve_answers
-from scaffold.render import render_layer, render_layers, templates_root
+from scaffold.render import render_layer, render_layers, render_project, templates_root
 from tests.conftest import TEMPLATES, available_frameworks, tree_snapshot
 
 

@@ -16,12 +16,13 @@ import pytest
 import yaml
 
 import scaffold
-from scaffold import catalog
+from scaffold import catalog, repository
 from scaffold import update as update_module
 from scaffold.errors import BadInput
 from scaffold.migrations import Migration, drop, migrate_answers, pending, rename, version_key
 from scaffold.new import create_project
-from scaffold.project import RECORD_FILE, TEMPLATE_BRANCH, init_repository
+from scaffold.project import RECORD_FILE
+from scaffold.repository import TEMPLATE_BRANCH, init_repository
 from scaffold.update import changed_answers, commit_message, update_project
 from tests.conftest import TEMPLATES, available_frameworks, generate, run_cli, tree_snapshot
 
@@ -201,7 +202,7 @@ def test_template_adds_deletes_and_renames_files(
     assert report["added"] == ["CONTRIBUTING.md"]
     assert report["removed"] == [".pre-commit-config.yaml"]
     assert report["renamed"] == [[".github/workflows/ci.yml", ".github/workflows/tests.yml"]]
-    assert (project / "CONTRIBUTING.md").read_text() == "# Contributing to My Project\n"
+    assert (project / "CONTRIBUTING.md").read_text() == "# Contributing to shop\n"
     assert not (project / ".pre-commit-config.yaml").exists()
     assert not (project / ".github/workflows/ci.yml").exists()
     # git followed the rename: the user's line moved with the file.
@@ -225,15 +226,13 @@ def test_an_answer_change_re_renders(framework: str, tmp_path: Path, templates: 
     result = update(project, *[arg for pair in pairs for arg in ("--data", pair)])
 
     assert result.exit_code == 0, result.output
-    assert "answer description: 'My Project, a web application.' -> 'A shop for tea.'" in (
-        result.output
-    )
+    assert "answer description: 'shop, a web application.' -> 'A shop for tea.'" in (result.output)
     answers = answers_of(project)
     assert answers["description"] == "A shop for tea." and answers["python_version"] == "3.12"
     assert "A shop for tea." in (project / "README.md").read_text()
     assert tracked(project) == fresh_render(tmp_path, framework, answers)
     message = git(project, "log", "-1", "--format=%B", TEMPLATE_BRANCH)
-    assert "description: 'My Project, a web application.' -> 'A shop for tea.'" in message
+    assert "description: 'shop, a web application.' -> 'A shop for tea.'" in message
     assert git(project, "log", "-1", "--format=%an <%ae>", TEMPLATE_BRANCH) == (
         "Your Name <you@example.com>"
     )  # the answers' identity, not the machine's
@@ -314,7 +313,7 @@ def test_a_failing_render_changes_nothing(tmp_path: Path, templates: Path) -> No
     assert repo_state(project) == before
 
 
-@pytest.mark.parametrize("step", ["worktree", "commit-tree", "update-ref", "merge"])
+@pytest.mark.parametrize("step", ["add", "write-tree", "commit-tree", "update-ref", "merge"])
 def test_an_interrupt_midway_puts_everything_back(
     step: str, tmp_path: Path, templates: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -331,7 +330,7 @@ def test_an_interrupt_midway_puts_everything_back(
     fired = []
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the worktree goes
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the render goes
 
     def interrupted_git(cwd: Path, *args: str, **kwargs):
         result = real_git(cwd, *args, **kwargs)
@@ -341,13 +340,14 @@ def test_an_interrupt_midway_puts_everything_back(
         return result
 
     monkeypatch.setattr(update_module, "git", interrupted_git)
+    monkeypatch.setattr(repository, "git", interrupted_git)  # the render's own tree
     with pytest.raises(KeyboardInterrupt):
         update_project(project)
     assert fired
     if step == "merge":
         assert fired[0][-1] == TEMPLATE_BRANCH  # the interrupt hit the merge itself
     assert repo_state(project) == before
-    assert list(scratch.iterdir()) == []  # the temporary worktree is gone
+    assert list(scratch.iterdir()) == []  # the scratch render is gone
 
 
 # 8
@@ -555,7 +555,9 @@ def test_update_migrates_a_renamed_answer_before_rendering(tmp_path: Path, templ
         ),
     )
     (project / ".env").unlink()
-    init_repository(project, answers_of(project) | {"python_version": "3.12"}, "old scaffold")
+    files = [str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()]
+    answers = answers_of(project) | {"python_version": "3.12"}
+    init_repository(project, files, answers, "old scaffold")
     with pytest.raises(BadInput, match="unknown answer 'python'"):
         update_project(project)  # without the migration the old record is unreadable
 

@@ -7,19 +7,26 @@ merged, so the next `scaffold update` brings only template changes made after it
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from scaffold import catalog
-from scaffold.errors import BadInput, OperationFailed
-from scaffold.project import RECORD_FILE, TEMPLATE_BRANCH, git, identity_args
-from scaffold.update import (
-    NO_HOOKS,
-    TEMPLATE_REF,
-    TemplateWorktree,
+from scaffold.errors import BadInput, OperationFailed, SystemRefused
+from scaffold.project import (
+    RECORD_FILE,
     inspect_project,
     installed_version,
     resolve_project_answers,
+)
+from scaffold.render import render_project
+from scaffold.repository import (
+    NO_HOOKS,
+    TEMPLATE_BRANCH,
+    TEMPLATE_REF,
+    git,
+    identity_args,
+    tree_of,
 )
 
 
@@ -33,6 +40,14 @@ class AdoptResult:
 
 
 def adopt_project(project: Path) -> AdoptResult:
+    """Give the project a scaffold/template branch from its answers (see module doc)."""
+    try:
+        return _adopt(project)
+    except OSError as error:
+        raise SystemRefused.from_os_error(error, f"adopt {project}") from error
+
+
+def _adopt(project: Path) -> AdoptResult:
     state = inspect_project(project, command="adopt")
     if state.template_ref == TEMPLATE_REF:
         raise BadInput(
@@ -49,9 +64,11 @@ def adopt_project(project: Path) -> AdoptResult:
     answers = resolve_project_answers(state.record, {}, installed)
     # The user's own record goes on the branch byte for byte, so it is a clean merge base.
     record_text = (state.path / RECORD_FILE).read_text(encoding="utf-8")
-    with TemplateWorktree(state.path, state.head) as tree:
-        tree.render(framework, answers)
-        tree_id = tree.snapshot(record_text)
+    with tempfile.TemporaryDirectory(prefix="scaffold-adopt-") as scratch:
+        root = Path(scratch)
+        rendered = render_project(root, framework, answers)
+        (root / RECORD_FILE).write_text(record_text, encoding="utf-8")
+        tree_id = tree_of(state.path, root, rendered.tracked)
     message = (
         f"Recreate {TEMPLATE_BRANCH} with scaffold {installed} from the answers in {RECORD_FILE}"
     )

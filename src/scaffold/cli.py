@@ -11,7 +11,13 @@ from typing import Any
 import click
 
 from scaffold import __version__
-from scaffold.errors import EXIT_USAGE, OperationFailed, ScaffoldError
+from scaffold.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    OperationFailed,
+    ScaffoldError,
+    SystemRefused,
+)
 
 
 def _fail(error: ScaffoldError) -> None:
@@ -35,9 +41,11 @@ class ScaffoldGroup(click.Group):
             sys.exit(EXIT_USAGE)
         except (KeyboardInterrupt, click.Abort):
             click.echo("scaffold: interrupted; nothing was left behind", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         except click.ClickException as error:
             _fail(OperationFailed(error.format_message()))
+        except OSError as error:  # a flow that did not name its operation; still one line
+            _fail(SystemRefused.from_os_error(error, "finish"))
         sys.exit(result if isinstance(result, int) else 0)
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from scaffold import __version__, catalog
-from scaffold.errors import BadInput
-from scaffold.project import RECORD_FILE, Record, init_repository, render_env_file
+from scaffold.errors import BadInput, OperationFailed, SystemRefused
+from scaffold.project import render_env_file
 from scaffold.questions import Answers, Question, resolve_answers
-from scaffold.render import layer_names, render_layers, templates_root
+from scaffold.render import render_project
+from scaffold.repository import git_out, init_repository
 
 
 @dataclass(frozen=True)
@@ -41,16 +42,26 @@ def check_destination(dest: Path) -> None:
         raise BadInput(f"{parent} is not writable", "choose a directory you can write to")
 
 
-def render_project(
-    target: Path, framework: catalog.Framework, answers: Answers
-) -> tuple[Record, tuple[str, ...]]:
-    """Render every layer and the record into target (an existing empty directory)."""
-    layers = layer_names(framework.name)
-    data = catalog.template_data(framework, answers)
-    owners = render_layers(templates_root(), layers, data, target)
-    record = Record(__version__, framework.name, layers, answers)
-    (target / RECORD_FILE).write_text(record.to_yaml(), encoding="utf-8")
-    return record, tuple(sorted(owners))
+def machine_defaults(dest: Path, questions: tuple[Question, ...]) -> dict[str, Any]:
+    """Defaults a user expects from this machine: the project is named after its directory (as
+    `startproject` and cookiecutter do) and authored by git's user.name/user.email, each only
+    where it is a valid answer."""
+    found: dict[str, Any] = {"project_name": dest.name}
+    try:
+        listed = git_out(dest.parent, "config", "--get-regexp", r"^user\.(name|email)$")
+    except OperationFailed:  # no git: --no-git projects still get the directory's name
+        listed = None
+    for line in (listed or "").splitlines():
+        key, _, value = line.partition(" ")
+        found[{"user.name": "author_name", "user.email": "author_email"}[key]] = value
+    valid = {}
+    for question in questions:
+        if question.name in found:
+            try:
+                valid[question.name] = question.parse(found[question.name])
+            except BadInput:
+                continue
+    return valid
 
 
 def create_project(
@@ -63,16 +74,28 @@ def create_project(
     """Create the project at dest atomically: complete, or nothing at all."""
     framework = catalog.get(framework_name)
     dest = Path(os.path.abspath(dest))
-    check_destination(dest)
-    answers = resolve_answers(framework.questions, given, ask)
-    check_destination(dest)  # prompts take time; look again before writing
+    try:
+        check_destination(dest)
+        defaults = machine_defaults(dest, framework.questions)
+        answers = resolve_answers(framework.questions, given, ask, defaults)
+        check_destination(dest)  # prompts take time; look again before writing
+        files = _write_project(dest, framework, answers, use_git)
+    except OSError as error:
+        raise SystemRefused.from_os_error(error, f"create the project in {dest}") from error
+    return NewProject(dest, framework, answers, files)
+
+
+def _write_project(
+    dest: Path, framework: catalog.Framework, answers: Answers, use_git: bool
+) -> tuple[str, ...]:
+    """Render, commit and write .env in a staging directory, then rename it into place; on any
+    failure (a full disk, Ctrl-C) remove the staging directory, so nothing is left behind."""
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.scaffold-", dir=dest.parent))
     try:
-        _, files = render_project(staging, framework, answers)
+        rendered = render_project(staging, framework, answers)
         if use_git:
-            init_repository(
-                staging, answers, f"Render {framework.title} project with scaffold {__version__}"
-            )
+            message = f"Render {framework.title} project with scaffold {__version__}"
+            init_repository(staging, rendered.tracked, answers, message)
         env_vars = catalog.template_data(framework, answers)["env_vars"]
         (staging / ".env").write_text(render_env_file(env_vars), encoding="utf-8")
         (staging / ".env").chmod(0o600)
@@ -83,4 +106,4 @@ def create_project(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return NewProject(dest, framework, answers, files)
+    return rendered.files

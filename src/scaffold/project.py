@@ -1,19 +1,30 @@
-"""A generated project's memory (.scaffold.yml), its secrets (.env) and the git steps on it."""
+"""A generated project as the flows find it: its memory (.scaffold.yml), its secrets (.env),
+the preconditions every flow checks, and its answers resolved against the installed schema."""
 
 from __future__ import annotations
 
 import os
 import secrets
-import subprocess
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scaffold.errors import BadInput, OperationFailed
+from scaffold import catalog
+from scaffold.errors import BadInput
+from scaffold.migrations import MIGRATIONS, Migration, migrate_answers, version_key
+from scaffold.questions import resolve_answers
+from scaffold.repository import TEMPLATE_BRANCH, TEMPLATE_REF, git, git_out
 
 RECORD_FILE = ".scaffold.yml"
-TEMPLATE_BRANCH = "scaffold/template"
-GIT_TIMEOUT = 60
+DISTRIBUTION = "scaffold-web"  # the PyPI name; `scaffold` there is an unrelated project
+IN_PROGRESS = {
+    "MERGE_HEAD": "a merge",
+    "rebase-merge": "a rebase",
+    "rebase-apply": "a rebase",
+    "CHERRY_PICK_HEAD": "a cherry-pick",
+    "REVERT_HEAD": "a revert",
+}
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,11 @@ class Record:
                 f"restore it with `git checkout -- {RECORD_FILE}`",
             )
         layers = body.get("layers") or []
+        if not isinstance(layers, list) or not all(isinstance(name, str) for name in layers):
+            raise BadInput(
+                f"{path}: layers must be a list of layer names",
+                f"restore it with `git checkout -- {RECORD_FILE}`",
+            )
         return cls(body["scaffold_version"], body["framework"], tuple(layers), body["answers"])
 
 
@@ -76,53 +92,113 @@ def render_env_file(env_vars: list[dict[str, Any]]) -> str:
     return "".join(lines)
 
 
-def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run git in cwd with a fixed identity fallback, so a machine without one still works."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    try:
-        result = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-    except FileNotFoundError as error:
-        raise OperationFailed(
-            "git is not installed", "install git (apt-get install git) or pass --no-git"
-        ) from error
-    except subprocess.TimeoutExpired as error:
-        raise OperationFailed(f"git {args[0]} timed out", "check the repository") from error
-    if check and result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise OperationFailed(
-            f"git {args[0]} failed: {detail[-1] if detail else result.returncode}",
-            "see the git message above",
-        )
-    return result
+def installed_version() -> str:
+    import scaffold
+
+    return scaffold.__version__
 
 
-def identity_args(answers: dict[str, Any]) -> tuple[str, ...]:
-    """Commit as the project's author, never depending on the machine's git config."""
-    return (
-        "-c",
-        f"user.name={answers['author_name']}",
-        "-c",
-        f"user.email={answers['author_email']}",
-        "-c",
-        "commit.gpgsign=false",
+def resolve_project_answers(
+    record: Record,
+    overrides: Mapping[str, Any],
+    installed: str,
+    migrations: Iterable[Migration] = MIGRATIONS,
+) -> dict[str, Any]:
+    """Stored answers, migrated to the installed schema, with --data on top, validated like new."""
+    framework = catalog.get(record.framework)
+    stored = migrate_answers(record.answers, record.scaffold_version, installed, migrations)
+    return resolve_answers(framework.questions, {**stored, **overrides})
+
+
+@dataclass(frozen=True)
+class ProjectState:
+    """A project that passed every precondition: clean, on a branch, with a readable record."""
+
+    path: Path
+    branch: str
+    head: str
+    record: Record
+    template_ref: str | None  # refs/heads/scaffold/template, or a remote's copy in a fresh clone
+    template_tip: str | None
+
+
+def find_template(path: Path) -> tuple[str | None, str | None]:
+    """The template branch's ref and tip: local first, else a single remote's copy (a clone)."""
+    refs = (
+        git_out(
+            path, "for-each-ref", "--format=%(refname) %(objectname)", TEMPLATE_REF, "refs/remotes/"
+        )
+        or ""
     )
+    found = dict(line.split() for line in refs.splitlines())
+    if TEMPLATE_REF in found:
+        return TEMPLATE_REF, found[TEMPLATE_REF]
+    remote = [(ref, tip) for ref, tip in found.items() if ref.endswith(f"/{TEMPLATE_BRANCH}")]
+    if len(remote) == 1:
+        return remote[0][0], remote[0][1]
+    return None, None
 
 
-def commit_all(cwd: Path, answers: dict[str, Any], message: str) -> None:
-    git(cwd, "add", "--all")
-    git(cwd, *identity_args(answers), "commit", "--quiet", "--no-verify", "-m", message)
-
-
-def init_repository(cwd: Path, answers: dict[str, Any], message: str) -> None:
-    """Commit the pristine render on the template branch and start main from it."""
-    git(cwd, "init", "--quiet", f"--initial-branch={TEMPLATE_BRANCH}")
-    commit_all(cwd, answers, message)
-    git(cwd, "checkout", "--quiet", "-b", "main")
+def inspect_project(project: Path, command: str = "update") -> ProjectState:
+    """Check every precondition; refuse with one line (BadInput) before anything changes."""
+    path = Path(os.path.abspath(project))
+    if not path.is_dir():
+        raise BadInput(f"{path} is not a directory", "pass the project's directory")
+    listed = git_out(
+        path,
+        "rev-parse",
+        "--show-toplevel",
+        *[arg for name in IN_PROGRESS for arg in ("--git-path", name)],
+    )
+    if listed is None:
+        raise BadInput(
+            f"{path} is not a git repository",
+            "commit the project with `git init && git add -A && git commit`, "
+            "then run `scaffold adopt`",
+        )
+    top, *markers = listed.splitlines()
+    for name, marker in zip(IN_PROGRESS, markers, strict=True):
+        if (path / marker).exists():  # --git-path answers relative to where git ran
+            raise BadInput(
+                f"{path} has {IN_PROGRESS[name]} in progress",
+                "finish it (resolve and commit) or abort it first",
+            )
+    if Path(top).resolve() != path.resolve():
+        if (path / RECORD_FILE).exists():
+            raise BadInput(
+                f"{path} is not the top of its git repository ({top})",
+                f"scaffold {command} needs the project to be its own repository",
+            )
+        path = Path(top)
+    ref = git_out(path, "symbolic-ref", "--quiet", "HEAD")
+    if ref is None:
+        raise BadInput(
+            f"{path} is on a detached HEAD", "check out your branch first, e.g. git switch main"
+        )
+    head = git_out(path, "rev-parse", "--verify", "--quiet", "HEAD")
+    if head is None:
+        raise BadInput(f"{path} has no commits yet", "commit the project first")
+    if ref == TEMPLATE_REF:
+        raise BadInput(
+            f"{path} is on {TEMPLATE_BRANCH}, which scaffold manages",
+            "switch to your own branch first: git switch main",
+        )
+    status = git(path, "status", "--porcelain", "-z", "--untracked-files=all").stdout
+    dirty = [entry[3:] for entry in status.split("\0") if entry[2:3] == " "]
+    if dirty:
+        more = f" and {len(dirty) - 1} more" if len(dirty) > 1 else ""
+        raise BadInput(
+            f"{path} has uncommitted changes ({dirty[0]}{more})",
+            f"commit or stash them, then rerun scaffold {command}",
+        )
+    record = Record.read(path)
+    catalog.get(record.framework)
+    installed = installed_version()
+    if version_key(record.scaffold_version) > version_key(installed):
+        raise BadInput(
+            f"{RECORD_FILE} records scaffold {record.scaffold_version}, newer than "
+            f"the installed {installed}",
+            f"upgrade scaffold first: pip install -U {DISTRIBUTION}",
+        )
+    template_ref, tip = find_template(path)
+    return ProjectState(path, ref.removeprefix("refs/heads/"), head, record, template_ref, tip)

@@ -216,8 +216,10 @@ def resolve_answers(
     questions: Iterable[Question],
     given: Mapping[str, Any],
     ask: Callable[[Question, Any], Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> Answers:
-    """Validate given answers, ask (or default) the rest, in schema order."""
+    """Validate given answers, ask (or default) the rest, in schema order. `defaults` replace
+    the schema's own defaults (e.g. the destination's name for project_name)."""
     questions = tuple(questions)
     known = {q.name for q in questions}
     unknown = sorted(set(given) - known)
@@ -225,12 +227,16 @@ def resolve_answers(
         raise BadInput(
             f"unknown answer {unknown[0]!r}", f"known answers are: {', '.join(sorted(known))}"
         )
+    defaults = defaults or {}
     answers: Answers = {}
     for question in questions:
+        default = (
+            defaults[question.name] if question.name in defaults else question.default_for(answers)
+        )
         if question.name in given:
             answers[question.name] = question.parse(given[question.name])
         elif ask is not None:
-            answers[question.name] = ask(question, question.default_for(answers))
+            answers[question.name] = ask(question, default)
         else:
-            answers[question.name] = question.parse(question.default_for(answers))
+            answers[question.name] = question.parse(default)
     return answers

@@ -16,7 +16,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from scaffold import __version__, catalog
 from scaffold.errors import OperationFailed
+from scaffold.project import RECORD_FILE, Record
 
 
 def templates_root() -> Path:
@@ -63,7 +65,7 @@ class LayerConfig:
 
 
 @cache
-def _jinja_env():
+def _jinja_env() -> Any:
     from jinja2 import StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -75,7 +77,7 @@ def _render_string(text: str, data: Mapping[str, Any], where: str) -> str:
     from jinja2 import TemplateError
 
     try:
-        return _jinja_env().from_string(text).render(**data)
+        return str(_jinja_env().from_string(text).render(**data))
     except TemplateError as error:
         raise OperationFailed(
             f"template {where} failed to render: {error}",
@@ -171,3 +173,32 @@ def render_layers(
             )
         render_layer(layer_dir, data, dest, owners)
     return owners
+
+
+@dataclass(frozen=True)
+class RenderedProject:
+    record: Record
+    files: tuple[str, ...]  # what the layers wrote, sorted; the record file is not among them
+
+    @property
+    def tracked(self) -> tuple[str, ...]:
+        """Every file the template branch holds: the layers' files and the record."""
+        return (*self.files, RECORD_FILE)
+
+
+def render_project(
+    target: Path,
+    framework: catalog.Framework,
+    answers: dict[str, Any],
+    record: Record | None = None,
+) -> RenderedProject:
+    """Render every layer and the record into target (an existing empty directory).
+
+    `record` replaces the default one (this scaffold's version), e.g. to compare with an older
+    render or to keep a user's record byte for byte."""
+    layers = layer_names(framework.name)
+    data = catalog.template_data(framework, answers)
+    owners = render_layers(templates_root(), layers, data, target)
+    record = record or Record(__version__, framework.name, layers, answers)
+    (target / RECORD_FILE).write_text(record.to_yaml(), encoding="utf-8")
+    return RenderedProject(record, tuple(sorted(owners)))

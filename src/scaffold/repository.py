@@ -1,0 +1,133 @@
+"""The git steps on a generated project: run git, commit as the project's author, and turn a
+rendered directory into a tree object that holds exactly the rendered files.
+
+Exactly: a render is staged with a private index and `--force`, so no ignore rule of the
+machine (core.excludesFile, .git/info/exclude, the template's own .gitignore) can drop a file
+from it. Dropping one would make the next merge delete the user's tracked copy.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from scaffold.errors import OperationFailed
+
+TEMPLATE_BRANCH = "scaffold/template"
+TEMPLATE_REF = f"refs/heads/{TEMPLATE_BRANCH}"
+GIT_TIMEOUT = 60
+NO_HOOKS = ("-c", "core.hooksPath=/dev/null")  # the user's hooks must not run on our commits
+
+
+def git(
+    cwd: Path,
+    *args: str,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run git in cwd; a failure (with check) is one OperationFailed naming git's reason."""
+    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+    try:
+        result = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=full_env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError as error:
+        if not cwd.is_dir():
+            raise
+        raise OperationFailed(
+            "git is not installed", "install git (apt-get install git) or pass --no-git"
+        ) from error
+    except subprocess.TimeoutExpired as error:
+        raise OperationFailed(f"git {args[0]} timed out", "check the repository") from error
+    if check and result.returncode != 0:
+        raise OperationFailed(
+            f"git {_verb(args)} failed: {git_reason(result)}", "see the git message above"
+        )
+    return result
+
+
+def _verb(args: tuple[str, ...]) -> str:
+    """The git subcommand, past any `-c key=value` options."""
+    words = iter(args)
+    for word in words:
+        if word == "-c":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return args[0] if args else "git"
+
+
+def git_reason(result: subprocess.CompletedProcess[str]) -> str:
+    """git's own words for a failure: its `fatal:`/`error:` line, else its last line."""
+    lines = [line.strip() for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+    told = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return (told or lines or [f"exit code {result.returncode}"])[-1]
+
+
+def git_out(cwd: Path, *args: str) -> str | None:
+    """git's stdout, stripped; None when git fails (for questions, not steps)."""
+    result = git(cwd, *args, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def identity_args(answers: Mapping[str, Any]) -> tuple[str, ...]:
+    """Commit as the project's author, never depending on the machine's git config."""
+    return (
+        "-c",
+        f"user.name={answers['author_name']}",
+        "-c",
+        f"user.email={answers['author_email']}",
+        "-c",
+        "commit.gpgsign=false",
+    )
+
+
+def stage_exactly(repo: Path, root: Path, files: Iterable[str], index: Path | None = None) -> None:
+    """Stage exactly `files` (relative to root) into repo's index, or into `index`.
+
+    --force ignores every ignore rule; literal pathspecs keep names like `[x]` or `*` as they are.
+    """
+    env = {"GIT_LITERAL_PATHSPECS": "1"}
+    if index is not None:
+        env["GIT_INDEX_FILE"] = str(index)
+    git(
+        repo,
+        f"--work-tree={root}",
+        "add",
+        "--force",
+        "--pathspec-from-file=-",
+        "--pathspec-file-nul",
+        env=env,
+        stdin="".join(f"{name}\0" for name in files),
+    )
+
+
+def tree_of(repo: Path, root: Path, files: Iterable[str]) -> str:
+    """Store root's `files` in repo's object database; return the tree id. Touches no index,
+    no work tree and no ref of the repository."""
+    with tempfile.TemporaryDirectory(prefix="scaffold-index-") as scratch:
+        index = Path(scratch) / "index"
+        stage_exactly(repo, root, files, index)
+        return git(repo, "write-tree", env={"GIT_INDEX_FILE": str(index)}).stdout.strip()
+
+
+def init_repository(
+    cwd: Path, files: Iterable[str], answers: Mapping[str, Any], message: str
+) -> None:
+    """Commit exactly `files` on the template branch and start main from that commit."""
+    git(cwd, "init", "--quiet", f"--initial-branch={TEMPLATE_BRANCH}")
+    stage_exactly(cwd, cwd, files)
+    git(cwd, *NO_HOOKS, *identity_args(answers), "commit", "--quiet", "--no-verify", "-m", message)
+    git(cwd, "checkout", "--quiet", "-b", "main")
