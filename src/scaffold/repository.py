@@ -52,10 +52,27 @@ def git(
     except subprocess.TimeoutExpired as error:
         raise OperationFailed(f"git {args[0]} timed out", "check the repository") from error
     if check and result.returncode != 0:
-        raise OperationFailed(
-            f"git {_verb(args)} failed: {git_reason(result)}", "see the git message above"
-        )
+        reason = git_reason(result)
+        raise OperationFailed(f"git {_verb(args)} failed: {reason}", _hint_for(reason))
     return result
+
+
+# git's words for the operating system saying no, and what to do about it.
+_SYSTEM_HINTS = (
+    (("No space left", "Out of diskspace", "quota"), "free some space on that file system"),
+    (("Read-only file system",), "the repository is on a read-only file system; make it writable"),
+    (
+        ("Permission denied", "insufficient permission"),
+        "make the repository writable for you (its .git included)",
+    ),
+)
+
+
+def _hint_for(reason: str) -> str:
+    for words, hint in _SYSTEM_HINTS:
+        if any(word in reason for word in words):
+            return f"{hint}, then rerun"
+    return "fix what git reports, then rerun"
 
 
 def _verb(args: tuple[str, ...]) -> str:
@@ -70,10 +87,11 @@ def _verb(args: tuple[str, ...]) -> str:
 
 
 def git_reason(result: subprocess.CompletedProcess[str]) -> str:
-    """git's own words for a failure: its `fatal:`/`error:` line, else its last line."""
+    """git's own words for a failure: its first `error:`/`fatal:` line (the cause; later ones
+    are consequences), else its last line."""
     lines = [line.strip() for line in (result.stderr or result.stdout).splitlines() if line.strip()]
     told = [line for line in lines if line.startswith(("fatal:", "error:"))]
-    return (told or lines or [f"exit code {result.returncode}"])[-1]
+    return told[0] if told else (lines or [f"exit code {result.returncode}"])[-1]
 
 
 def git_out(cwd: Path, *args: str) -> str | None:
