@@ -7,7 +7,8 @@ All in one run, interleaved, wrk on 127.0.0.1 for a bounded time, the same worke
   3. a bare Falcon hello-world (one resource, JSON) under gunicorn direct on TCP, with the worker
      class the catalog gives each interface, access log on, like production.
 Prints median requests/s and the ratio generated/bare per interface (targets: >= 0.8 WSGI,
->= 0.7 ASGI).
+>= 0.7 ASGI). Every server runs from this interpreter's venv with bytecode compiled
+(`prepare_bytecode`), the generated projects and the hello-world apps included.
 
     python benchmarks/falcon_serving.py [--seconds 5] [--rounds 3] [--workers 2] [--connections 32]
 """
@@ -26,6 +27,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from _measure import prepare_bytecode
 from serving import free_port, running, tcp_open, wait_until, wrk
 
 from scaffold.catalog import WORKER_CLASSES
@@ -82,9 +84,13 @@ def main() -> None:
     cert, key = make_self_signed(DOMAIN, work)
     gunicorn = [PYTHON, "-m", "gunicorn"]
     targets: dict[str, str] = {}
+    projects = {interface: generate_falcon(work, interface) for interface in TARGETS}
+    for interface in TARGETS:
+        (work / f"hello_falcon_{interface}.py").write_text(hello_falcon(interface))
+    bytecode = prepare_bytecode(extra=[work])
     with ExitStack() as stack:
         for interface in TARGETS:
-            project = generate_falcon(work, interface)
+            project = projects[interface]
             package = project.name
             env = {
                 **os.environ,
@@ -131,7 +137,6 @@ def main() -> None:
                 )
             )
             hello = work / f"hello_falcon_{interface}.py"
-            hello.write_text(hello_falcon(interface))
             bare_env = {**os.environ, "PYTHONPATH": str(work)}
             stack.enter_context(
                 running(
@@ -181,6 +186,7 @@ def main() -> None:
         f"{args.workers} gunicorn workers each, {os.cpu_count()} CPUs, gunicorn "
         f"{version.strip('()')}"
     )
+    print(bytecode)
     print("| setup | median req/s | min | max |")
     print("| --- | ---: | ---: | ---: |")
     for name, values in rates.items():

@@ -6,6 +6,8 @@ own nginx site (localized into a temp prefix), with wrk against /healthz over HT
   kill -9  one worker killed mid-load: expect < 0.1% errors and the master respawning it
   HUP      a reload mid-load: expect 0 errors
   SIGTERM  stop mid-load: the master exits within graceful_timeout (30 s)
+Each project's venv (site-packages and the editable project) is compiled after the install
+(`prepare_bytecode`), as `pip install` would, and PYTHONDONTWRITEBYTECODE is unset.
 
     python benchmarks/load_faults.py [--frameworks flask django] [--seconds 30]
 """
@@ -25,6 +27,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _measure import prepare_bytecode  # noqa: E402
 from serving import free_port, running, wait_until  # noqa: E402
 
 from scaffold import catalog  # noqa: E402
@@ -61,8 +64,8 @@ def worker_pids(master: int) -> list[int]:
     return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
 
-def prepare_project(work: Path, name: str) -> tuple[Path, Path, dict[str, str]]:
-    """Generate, install into its own venv, run the catalog's prepare steps."""
+def prepare_project(work: Path, name: str) -> tuple[Path, Path, dict[str, str], str]:
+    """Generate, install into its own venv, compile it, run the catalog's prepare steps."""
     from scaffold.new import create_project
 
     project = create_project(work / name, name, {"domain": DOMAIN}, use_git=False)
@@ -74,6 +77,7 @@ def prepare_project(work: Path, name: str) -> tuple[Path, Path, dict[str, str]]:
         cwd=project.path,
         check=True,
     )
+    bytecode = prepare_bytecode(venv / "bin/python")
     env = {
         **os.environ,
         "WEB_CONCURRENCY": str(WORKERS),
@@ -88,13 +92,13 @@ def prepare_project(work: Path, name: str) -> tuple[Path, Path, dict[str, str]]:
             check=True,
             capture_output=True,
         )
-    return project.path, venv, env
+    return project.path, venv, env, bytecode
 
 
 def measure(name: str, seconds: float) -> dict[str, str]:
     work = Path(tempfile.mkdtemp(prefix=f"bench-faults-{name}-"))
     framework = catalog.get(name)
-    project, venv, env = prepare_project(work, name)
+    project, venv, env, bytecode = prepare_project(work, name)
     package = next(p.stem for p in (project / "deploy/nginx").glob("*.conf"))
     sock = work / "g.sock"
     cert, key = make_self_signed(DOMAIN, work)
@@ -116,7 +120,7 @@ def measure(name: str, seconds: float) -> dict[str, str]:
         f"unix:{sock}",
     ]
     log = work / "servers.log"
-    results: dict[str, str] = {}
+    results: dict[str, str] = {"bytecode": bytecode.replace("\n", "; ")}
     with ExitStack() as stack:
         stack.enter_context(
             running(

@@ -6,7 +6,9 @@ All in one run, interleaved, with wrk on 127.0.0.1 for a bounded time, same work
   2. the same app, gunicorn with the same config on TCP, no nginx;
   3. a bare Flask hello-world under gunicorn's defaults (sync), TCP;
   4. a tiny ASGI app under uvicorn_worker.UvicornWorker and under gunicorn's native `asgi` worker.
-Prints median requests/s and ratios against the direct run (and the two ASGI workers).
+Prints median requests/s and ratios against the direct run (and the two ASGI workers). Every
+server runs from this interpreter's venv with bytecode compiled (`prepare_bytecode`), the
+generated project and the hello-world apps included.
 
     python benchmarks/serving.py [--seconds 5] [--rounds 3] [--workers 2] [--connections 32]
 """
@@ -27,6 +29,9 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _measure import prepare_bytecode  # noqa: E402
 
 PYTHON = sys.executable
 DOMAIN = "localhost"  # resolves to 127.0.0.1, so wrk's TLS SNI picks the site's server block
@@ -127,6 +132,7 @@ def main() -> None:
     package = "bench_site"
     (work / "hello_flask.py").write_text(HELLO_FLASK)
     (work / "hello_asgi.py").write_text(HELLO_ASGI)
+    bytecode = prepare_bytecode(extra=[work])
     env = {**os.environ, "WEB_CONCURRENCY": str(args.workers), "PYTHONPATH": str(project)}
     bare_env = {**env, "PYTHONPATH": str(work)}
     log = work / "servers.log"
@@ -226,6 +232,7 @@ def main() -> None:
         f"{args.workers} gunicorn workers each, {os.cpu_count()} CPUs, gunicorn "
         f"{version.strip('()')}"
     )
+    print(bytecode)
     print("| setup | median req/s | min | max | ratio |")
     print("| --- | ---: | ---: | ---: | ---: |")
     references = {

@@ -4,7 +4,8 @@ Both start from a default Flask project (all three layers) and take the same cha
 .editorconfig. Copier gets an equivalent template: the three layers merged into one folder,
 in a git repository tagged v1 (the project's base) and v2 (the change), plus the answers file
 Copier's update needs. Each round resets both projects to before the update (untimed), then
-runs each update once, interleaved so machine noise hits both alike.
+runs each update once, interleaved so machine noise hits both alike, after one untimed warm-up
+round. Both tools run from this interpreter's venv with bytecode compiled (`prepare_bytecode`).
 
     python benchmarks/update.py [--rounds 9] [--framework flask]
 """
@@ -20,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _measure import interleave, print_table, timed_run  # noqa: E402
+from _measure import interleave, prepare_bytecode, print_table, timed_run  # noqa: E402
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[1]
@@ -82,10 +83,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--framework", default="flask")
     args = parser.parse_args()
+    bytecode = prepare_bytecode()
+    load = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="bench-update-"))
     env = {**os.environ, **IDENTITY, "GIT_CONFIG_GLOBAL": "/dev/null"}
-    # Measure installed-like startup: let the setup runs write bytecode caches, as pip would.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
     try:
         templates = work / "templates"
         shutil.copytree(REPO / "templates", templates, ignore=shutil.ignore_patterns("__pycache__"))
@@ -170,7 +171,11 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     reference = next(iter(results.values()))
-    print(f"One template change (.editorconfig), {args.rounds} rounds, interleaved\n")
+    print(
+        f"One template change (.editorconfig), {args.rounds} rounds, interleaved, "
+        f"load average {load:.1f} -> {os.getloadavg()[0]:.1f}"
+    )
+    print(bytecode + "\n")
     print_table(results, reference)
 
 
