@@ -28,6 +28,22 @@ class EnvVar:
 
 
 @dataclass(frozen=True)
+class ChoiceFact:
+    """A template value that follows one choice answer: Falcon's module per interface, say.
+
+    Each layer that uses it declares the same table in its copier.yml as a `when: false`
+    default, so a plain `copier copy` computes it too (tests/test_copier_layers.py checks)."""
+
+    name: str
+    answer: str
+    values: tuple[tuple[str, Any], ...]  # (the answer's choice, the fact's value for it)
+
+    def value_for(self, answers: dict[str, Any]) -> Any:
+        value = dict(self.values)[answers[self.answer]]
+        return list(value) if isinstance(value, tuple) else value
+
+
+@dataclass(frozen=True)
 class Framework:
     name: str
     title: str
@@ -42,6 +58,7 @@ class Framework:
     health_path: str = "/healthz"
     home_path: str = "/"
     options: tuple[Question, ...] = ()
+    choice_facts: tuple[ChoiceFact, ...] = ()  # template values that follow an option's choice
     env: tuple[EnvVar, ...] = ()
     production_env: tuple[tuple[str, str], ...] = ()  # set when serving with production config
     prepare: tuple[tuple[str, ...], ...] = ()  # run before booting (collectstatic, migrate)
@@ -65,6 +82,12 @@ WORKER_CLASSES = {"wsgi": "sync", "asgi": "asgi"}
 SERVER_DEPENDENCIES = {
     "wsgi": ("gunicorn>=23.0",),
     "asgi": ("gunicorn>=27.0",),  # the native asgi worker as tested; beta before 25
+}
+# The words that let one source serve both interfaces: `{{ async }}def on_get(...)` and
+# `{{ await }}req.get_media()` (Falcon's layer).
+ASYNC_WORDS = {
+    "wsgi": {"async": "", "await": ""},
+    "asgi": {"async": "async ", "await": "await "},
 }
 DEPLOY_ENV = (
     EnvVar(
@@ -106,6 +129,14 @@ FRAMEWORKS: tuple[Framework, ...] = (
                 "sqlite",
                 type="choice",
                 choices=("sqlite", "postgresql"),
+            ),
+        ),
+        choice_facts=(
+            # sqlite3 ships with Python; PostgreSQL needs its driver.
+            ChoiceFact(
+                "database_dependencies",
+                "database",
+                (("sqlite", ()), ("postgresql", ("psycopg[binary]>=3.2",))),
             ),
         ),
         env=(
@@ -188,6 +219,10 @@ FRAMEWORKS: tuple[Framework, ...] = (
                 choices=("wsgi", "asgi"),
             ),
         ),
+        choice_facts=(
+            # Where App, Request and Response come from: Falcon has one module per interface.
+            ChoiceFact("falcon_module", "interface", (("wsgi", "falcon"), ("asgi", "falcon.asgi"))),
+        ),
         env=(
             EnvVar("APP_LOG_LEVEL", "INFO", "logging level"),
             EnvVar(
@@ -214,6 +249,24 @@ FRAMEWORKS: tuple[Framework, ...] = (
                 choices=("jinja2", "chameleon", "mako"),
             ),
         ),
+        choice_facts=(
+            # The file extension each renderer binding registers for its page templates.
+            ChoiceFact(
+                "template_extension",
+                "template_language",
+                (("jinja2", "jinja2"), ("chameleon", "pt"), ("mako", "mako")),
+            ),
+            # The binding, config.include()d as pyramid_<language>, and its tested minimum.
+            ChoiceFact(
+                "renderer_dependency",
+                "template_language",
+                (
+                    ("jinja2", "pyramid_jinja2>=2.10"),
+                    ("chameleon", "pyramid_chameleon>=0.3"),
+                    ("mako", "pyramid_mako>=1.1"),
+                ),
+            ),
+        ),
         env=(EnvVar("SESSION_SECRET", "", "signs the session cookie", secret=True),),
     ),
 )
@@ -231,12 +284,16 @@ def get(name: str) -> Framework:
 
 
 def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, Any]:
-    """Everything the layers render with: the answers plus the catalog's framework facts."""
+    """Everything the layers render with: the answers plus the catalog's framework facts.
+
+    Templates only print these; each layer's copier.yml declares the ones it uses as `when:
+    false` defaults computing the same value, so `copier copy` on one layer agrees."""
     interface = framework.interface_for(answers)
     env_vars = [
         {
             "name": var.name,
-            "example": var.example_for(answers),
+            # A secret's value is generated into the untracked .env, never shown as an example.
+            "example": "" if var.secret else var.example_for(answers),
             "help": var.help,
             "secret": var.secret,
         }
@@ -255,4 +312,8 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
         "health_path": framework.health_path,
         "env_vars": env_vars,
         "production_env": [(k, framework.fill(v, answers)) for k, v in framework.production_env],
+        "distribution_name": answers["package"].replace("_", "-"),  # pip's name for the package
+        "python_tag": "py" + answers["python_version"].replace(".", ""),  # ruff's target-version
+        **ASYNC_WORDS[interface],
+        **{fact.name: fact.value_for(answers) for fact in framework.choice_facts},
     }
