@@ -1,11 +1,26 @@
-"""The catalog's facts: complete for every choice of the answer they follow."""
+"""The catalog's facts: complete for every choice, and safe to print between double quotes."""
 
 from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from scaffold import catalog
-from scaffold.questions import resolve_answers
+from scaffold.questions import COMMON_QUESTIONS, check_text, resolve_answers
+
+
+def strings_in(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings_in(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from strings_in(item)
 
 
 @pytest.mark.parametrize("framework", catalog.FRAMEWORKS, ids=lambda fw: fw.name)
@@ -16,6 +31,22 @@ def test_each_choice_fact_has_a_value_for_every_choice_of_its_answer(
     for fact in framework.choice_facts:
         assert fact.answer in options, fact.name
         assert [choice for choice, _ in fact.values] == list(options[fact.answer].choices)
+
+
+@pytest.mark.parametrize("framework", catalog.FRAMEWORKS, ids=lambda fw: fw.name)
+def test_template_data_prints_as_written_between_double_quotes(
+    framework: catalog.Framework,
+) -> None:
+    """Templates print every value as written inside "...": Python and TOML strings. So no value,
+    for any choice, may hold a " or \\ or a control character (the free-text rule)."""
+    choices = [q for q in COMMON_QUESTIONS + framework.options if q.type in ("choice", "bool")]
+    for values in itertools.product(
+        *(q.choices if q.type == "choice" else ("false", "true") for q in choices)
+    ):
+        given = dict(zip((q.name for q in choices), values, strict=True))
+        data = catalog.template_data(framework, resolve_answers(framework.questions, given))
+        for text in strings_in(data):
+            assert check_text(text) is None, (given, text)
 
 
 def test_the_interface_gives_the_async_words() -> None:

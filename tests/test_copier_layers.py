@@ -1,5 +1,5 @@
-"""Each layer's copier.yml on its own: it declares what its templates use and computes the
-catalog's facts the way scaffold does."""
+"""Each layer's copier.yml on its own: it declares what its templates use, computes the catalog's
+facts the way scaffold does, and refuses the free text scaffold refuses."""
 
 from __future__ import annotations
 
@@ -13,11 +13,25 @@ from jinja2 import Environment, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from scaffold import catalog
-from scaffold.questions import COMMON_QUESTIONS, resolve_answers
+from scaffold.questions import COMMON_QUESTIONS, check_project_name, check_text, resolve_answers
 from scaffold.render import render_layer
 from tests.conftest import TEMPLATES, available_frameworks, tree_snapshot
 
 LAYERS = ("base", *available_frameworks(), "deploy")
+# Answers whose check includes the free-text rule: they are printed between double quotes.
+FREE_TEXT_CHECKS = (check_text, check_project_name)
+FREE_TEXT_SAMPLES = (
+    "Bob's Shop & Co",
+    "Café <b>tags</b> at 100%, {{ braces }} too",
+    "x" * 200,
+    "x" * 201,
+    'Say "hi"',
+    "back\\slash",
+    "tab\there",
+    "new\nline",
+    "delete\x7f",
+    "",
+)
 
 
 def copier_config(layer: str) -> dict[str, Any]:
@@ -110,3 +124,34 @@ def test_plain_copier_copy_of_a_framework_layer_matches_scaffold(
         theirs_files = tree_snapshot(theirs)
         theirs_files.pop(".copier-answers.yml", None)
         assert tree_snapshot(ours) == theirs_files, label
+
+
+def test_every_free_text_question_has_the_schemas_validator() -> None:
+    """Copier's validator says what check_text says, word for word, on every layer."""
+    schema = {q.name: q for fw in catalog.FRAMEWORKS for q in fw.questions}
+    env = SandboxedEnvironment()
+    checked = 0
+    for layer in LAYERS:
+        for name, spec in questions_of(copier_config(layer)).items():
+            if name not in schema or schema[name].check not in FREE_TEXT_CHECKS:
+                continue
+            assert "validator" in spec, (layer, name)
+            for value in FREE_TEXT_SAMPLES:
+                said = env.from_string(spec["validator"]).render({name: value}).strip()
+                assert said == (check_text(value) or ""), (layer, name, value)
+            checked += 1
+    assert checked >= len(LAYERS) * 1  # every layer has project_name at least
+
+
+def test_copier_copy_refuses_a_double_quote_in_free_text(tmp_path: Path) -> None:
+    copier = pytest.importorskip("copier")
+    dest = tmp_path / "out"
+    with pytest.raises(ValueError, match=r"description.*contains \" or \\"):
+        copier.run_copy(
+            str(TEMPLATES / "flask"),
+            dest,
+            data={"description": 'Say "hi"'},
+            defaults=True,
+            quiet=True,
+        )
+    assert not dest.exists()

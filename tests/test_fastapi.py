@@ -13,6 +13,8 @@ import pytest
 from scaffold import catalog
 from tests.conftest import generate, make_venv, tree_snapshot
 
+AWKWARD_NAME = "Bob's Shop & Co"
+
 
 def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
@@ -43,7 +45,11 @@ def fastapi_call_keywords(main_py: Path) -> dict[str, ast.expr]:
 
 @pytest.fixture(scope="module")
 def fastapi_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    project = generate(tmp_path_factory.mktemp("fastapi") / "catalogue", "fastapi")
+    """Installed, and named with an apostrophe and an ampersand: its own OpenAPI test then
+    proves at runtime that the title reads as written."""
+    project = generate(
+        tmp_path_factory.mktemp("fastapi") / "catalogue", "fastapi", f"project_name={AWKWARD_NAME}"
+    )
     return project, make_venv(project)
 
 
@@ -143,6 +149,20 @@ def test_answers_with_quotes_render_to_valid_python(tmp_path: Path) -> None:
     assert pyproject["project"]["description"] == description
     for test_file in (project / "tests").glob("*.py"):
         ast.parse(test_file.read_text(), str(test_file))
+
+
+def test_the_title_reads_as_written(tmp_path: Path) -> None:
+    """Not as JSON escapes: Jinja's tojson writes "Bob\\u0027s Shop \\u0026 Co", valid Python
+    that nobody would write. The answer validators refuse " and \\, so plain quotes are safe."""
+    project = generate(tmp_path / "shop", "fastapi", f"project_name={AWKWARD_NAME}", "package=shop")
+    main = project / "shop" / "main.py"
+    assert f'    title="{AWKWARD_NAME}",\n' in main.read_text()
+    assert ast.literal_eval(fastapi_call_keywords(main)["title"]) == AWKWARD_NAME
+    # The project's own tests expect that title in its OpenAPI document and home page.
+    assert f'"title": "{AWKWARD_NAME}",' in (project / "tests" / "test_app.py").read_text()
+    assert f'"name": "{AWKWARD_NAME}",' in (project / "tests" / "test_home.py").read_text()
+    for path in project.rglob("*.py"):
+        assert "\\u00" not in path.read_text(), path
 
 
 def test_fastapi_render_is_deterministic(tmp_path: Path) -> None:
