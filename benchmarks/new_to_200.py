@@ -36,7 +36,7 @@ COLUMNS = ("new", "venv", "install", "tests", "checks", "gunicorn", "nginx→200
 
 
 def one_round(framework: str, alongside: bool = True) -> dict[str, float]:
-    from scaffold.check import CheckRun, Progress
+    from scaffold.check import Progress, run_check
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-200-"))
     try:
@@ -70,9 +70,7 @@ def one_round(framework: str, alongside: bool = True) -> dict[str, float]:
             finished=lambda result: times.setdefault(result.name, result.seconds),
             milestone=first_200,
         )
-        run = CheckRun(project, nginx=True, keep=False, progress=progress)
-        run.tests_alongside = alongside
-        report = run.run()
+        report = run_check(project, progress=progress, tests_alongside=alongside)
         if report.failed is not None:
             raise SystemExit(
                 f"{framework}: stage {report.failed.name} failed: {report.failed.message}"

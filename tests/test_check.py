@@ -21,14 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import check
-from scaffold.check import STAGES, run_check
+from scaffold.check import STAGES, preflight, run_check
 from scaffold.errors import BadInput, OperationFailed
 from scaffold.nginx_site import LocalSite, localize_site, make_self_signed, write_prefix
 from tests.conftest import available_frameworks, generate
 
 CHECK_TIMEOUT = 900
-needs_nginx = pytest.mark.skipif(check.find_nginx() is None, reason="nginx is not installed")
+needs_nginx = pytest.mark.skipif(preflight.find_nginx() is None, reason="nginx is not installed")
 
 
 def scaffold(*args: str, tmp: Path, timeout: float = CHECK_TIMEOUT) -> subprocess.CompletedProcess:
@@ -231,7 +230,7 @@ def test_missing_nginx_is_bad_input_with_the_fix(tmp_path: Path, monkeypatch) ->
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    monkeypatch.setattr(check, "NGINX_SEARCH_PATH", str(empty))
+    monkeypatch.setattr(preflight, "NGINX_SEARCH_PATH", str(empty))
     with pytest.raises(BadInput, match="apt-get install nginx.*--no-nginx"):
         run_check(project)
 
@@ -278,7 +277,7 @@ def test_localized_prefix_passes_nginx_t(tmp_path: Path) -> None:
     for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         assert f"{temp}_temp_path {prefix}/temp/{temp};" in text
     result = subprocess.run(
-        [check.find_nginx(), "-t", "-p", str(prefix), "-c", str(conf)],
+        [preflight.find_nginx(), "-t", "-p", str(prefix), "-c", str(conf)],
         capture_output=True,
         text=True,
         timeout=30,
@@ -309,7 +308,7 @@ def test_missing_openssl_is_bad_input_with_the_fix(tmp_path: Path, monkeypatch) 
     project = generate(tmp_path / "website", available_frameworks()[0])
     nginx_only = tmp_path / "nginx-only"
     nginx_only.mkdir()
-    (nginx_only / "nginx").symlink_to(check.find_nginx())
+    (nginx_only / "nginx").symlink_to(preflight.find_nginx())
     monkeypatch.setenv("PATH", str(nginx_only))
     with pytest.raises(BadInput, match="openssl is not installed.*--no-nginx"):
         run_check(project)

@@ -234,11 +234,11 @@ def test_hostile_input(state, argv, message, tmp_path: Path) -> None:
 
 
 def test_check_without_nginx_says_how_to_install(tmp_path: Path, monkeypatch) -> None:
-    from scaffold import check
+    from scaffold.check import preflight
 
     p = project(tmp_path)
     before = fingerprint(tmp_path)
-    monkeypatch.setattr(check, "find_nginx", lambda: None)  # nginx is installed on this machine
+    monkeypatch.setattr(preflight, "find_nginx", lambda: None)  # nginx is installed on this machine
     result = run_cli("check", str(p))
     assert result.exit_code == 2, result.output
     assert "nginx" in result.output and "--no-nginx" in result.output

@@ -1,0 +1,29 @@
+"""The `check` flow: project -> fresh venv -> install -> its own tests -> framework checks ->
+gunicorn (production config) -> nginx in front -> HTTP probes -> graceful shutdown -> report.
+
+`preflight` refuses what cannot be checked before anything exists; `runner` orders the stages
+of `stages` (venv, install, tests, checks) and `serving` (gunicorn, nginx, shutdown) in a
+`workspace` that is removed in all cases, Ctrl-C included; `report` holds what they return.
+"""
+
+from scaffold.check.report import (
+    STAGES,
+    CheckReport,
+    Progress,
+    StageFailed,
+    StageResult,
+    failure,
+    result_lines,
+)
+from scaffold.check.runner import run_check
+
+__all__ = [
+    "STAGES",
+    "CheckReport",
+    "Progress",
+    "StageFailed",
+    "StageResult",
+    "failure",
+    "result_lines",
+    "run_check",
+]
