@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from scaffold.check import STAGES, preflight, run_check
 from scaffold.errors import BadInput, OperationFailed
@@ -223,6 +224,33 @@ def test_not_a_scaffold_project_is_bad_input(tmp_path: Path, tmp: Path) -> None:
     assert result.stdout == ""
     assert list((tmp).iterdir()) == []
     assert list((tmp_path / "plain").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [("package", "json", "standard-library"), ("colour", "blue", "unknown answer 'colour'")],
+    ids=["stdlib-package", "unknown-answer"],
+)
+def test_hand_broken_record_is_refused_as_update_refuses_it(
+    tmp_path: Path, tmp: Path, key: str, value: str, problem: str
+) -> None:
+    project = generate(tmp_path / "website", available_frameworks()[0])
+    record = project / ".scaffold.yml"
+    body = yaml.safe_load(record.read_text())
+    body["answers"][key] = value
+    record.write_text(yaml.safe_dump(body, sort_keys=False))
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "edit"],
+        cwd=project,
+        check=True,
+    )  # update refuses a dirty tree first
+    updated = scaffold("update", str(project), tmp=tmp)
+    checked = scaffold("check", str(project), "--no-nginx", tmp=tmp)
+    assert (checked.returncode, checked.stdout) == (2, ""), checked.stdout + checked.stderr
+    assert checked.stderr == updated.stderr
+    assert problem in checked.stderr
+    assert len(checked.stderr.strip().splitlines()) == 1
+    assert list(tmp.iterdir()) == []
 
 
 def test_missing_nginx_is_bad_input_with_the_fix(tmp_path: Path, monkeypatch) -> None:

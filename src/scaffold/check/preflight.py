@@ -1,5 +1,8 @@
 """Before a check starts: is this a project we can check, on a machine that can check it?
-Creates nothing."""
+
+Reads the project's answers exactly as `scaffold update` does (validated and migrated), so a
+hand-broken `.scaffold.yml` is refused with the same line. Creates nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from typing import Any
 
 from scaffold import catalog
 from scaffold.errors import BadInput
-from scaffold.project import Record
+from scaffold.project import Record, installed_version, resolve_project_answers
 
 NGINX_SEARCH_PATH = "/usr/sbin:/sbin:/usr/local/sbin"
 
@@ -45,13 +48,7 @@ def preflight(project: Path, nginx: bool) -> Target:
         raise BadInput(f"{project} is not a directory", "pass the path of a generated project")
     record = Record.read(path)
     framework = catalog.get(record.framework)
-    answers = record.answers
-    for key in ("package", "domain"):
-        if not isinstance(answers.get(key), str):
-            raise BadInput(
-                f"{path / '.scaffold.yml'} lacks the answer {key!r}",
-                "restore it with `git checkout -- .scaffold.yml`",
-            )
+    answers = resolve_project_answers(record, {}, installed_version())
     if not (path / "pyproject.toml").is_file():
         raise BadInput(f"{path} has no pyproject.toml", "restore it from git")
     found = find_nginx() if nginx else None
