@@ -6,6 +6,7 @@ hand-broken `.scaffold.yml` is refused with the same line. Creates nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -13,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from scaffold import catalog
-from scaffold.errors import BadInput
-from scaffold.project import Record, installed_version, resolve_project_answers
+from scaffold.errors import BadInput, SystemRefused
+from scaffold.project import RECORD_FILE, Record, installed_version, resolve_project_answers
 
 NGINX_SEARCH_PATH = "/usr/sbin:/sbin:/usr/local/sbin"
 
@@ -42,10 +43,20 @@ def find_nginx() -> str | None:
 
 
 def preflight(project: Path, nginx: bool) -> Target:
-    """The project and machine, checked; BadInput before anything exists."""
+    """The project and machine, checked; BadInput (or SystemRefused) before anything exists."""
     path = Path(os.path.realpath(project))
+    try:
+        return _inspect(project, path, nginx)
+    except OSError as error:
+        raise SystemRefused.from_os_error(error, f"read the project {path}") from error
+
+
+def _inspect(given: Path, path: Path, nginx: bool) -> Target:
     if not path.is_dir():
-        raise BadInput(f"{project} is not a directory", "pass the path of a generated project")
+        raise BadInput(f"{given} is not a directory", "pass the path of a generated project")
+    # An unreadable record is not a missing one; is_file() hides that on Python 3.14+.
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        (path / RECORD_FILE).stat()
     record = Record.read(path)
     framework = catalog.get(record.framework)
     answers = resolve_project_answers(record, {}, installed_version())

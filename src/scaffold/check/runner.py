@@ -4,6 +4,9 @@ of the nginx stage: serving does not depend on them, and they are the longest st
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +21,7 @@ from scaffold.subprocesses import tail_lines
 from scaffold.venv import ProjectVenv, find_uv
 
 TESTS_TIMEOUT = 600
+FULL_DISK = 64 * 1024 * 1024  # below this much free space, a "No space left" failure was ours
 T = TypeVar("T")
 
 
@@ -61,9 +65,12 @@ class CheckRun:
         return next((r for r in self.results if r.status == "failed" and r.name != "tests"), None)
 
     def _skip(self, name: str, reason: str = "") -> None:
-        failed = self._chain_failure()
+        """Mark a stage skipped: for reason, else because a stage it depends on failed."""
+        if not reason:
+            failed = self._chain_failure()
+            reason = f"{failed.name if failed else 'install'} failed"
         result = self.result(name)
-        result.message = f"skipped: {reason or (failed.name if failed else 'install') + ' failed'}"
+        result.message = f"skipped: {reason}"
         self.progress.finished(result)
 
     def _step(self, name: str, body: Callable[[], str]) -> None:
@@ -84,6 +91,8 @@ class CheckRun:
             result.status = "passed"
         except (StageFailed, OperationFailed) as error:
             self._fail(result, error)
+        except OSError as error:  # the machine said no (a full disk, say): one line, no report
+            raise self.context.workspace.refused(error, name) from error
         finally:
             result.seconds = time.monotonic() - started
         self.progress.finished(result)
@@ -94,12 +103,23 @@ class CheckRun:
         result.message = error.message
         log = error.log if isinstance(error, StageFailed) else None
         result.log = tail_lines(log or self.context.log(result.name))
+        root = self.context.workspace.root
+        if any(os.strerror(errno.ENOSPC) in line for line in result.log) and (
+            shutil.disk_usage(root).free < FULL_DISK
+        ):
+            result.message += (
+                f" (no space left in TMPDIR {root}: free some space there, "
+                "or point TMPDIR at a larger file system)"
+            )
 
     def _start_tests(self) -> stages.ProjectTests | None:
         if self._chain_failure() is not None:  # venv or install failed
             return None
         self.progress.started("tests")
-        return stages.start_tests(self.context)
+        try:
+            return stages.start_tests(self.context)
+        except OSError as error:
+            raise self.context.workspace.refused(error, "tests") from error
 
     def _finish_tests(self, tests: stages.ProjectTests | None) -> None:
         result = self.result("tests")
@@ -125,8 +145,9 @@ def run_check(
 ) -> CheckReport:
     """Check that the project at `project` installs, passes its tests and boots behind nginx.
 
-    Raises BadInput before doing anything when the project or the machine cannot be checked.
-    `tests_alongside=False` runs the project's tests before the serving stages.
+    Raises BadInput before doing anything when the project or the machine cannot be checked,
+    and SystemRefused (after removing everything it made) when the machine refuses a file
+    operation. `tests_alongside=False` runs the project's tests before the serving stages.
     """
     target = preflight(project, nginx=nginx)
     started = time.monotonic()

@@ -64,10 +64,13 @@ def _first_exception(log: Path) -> str:
 
 
 def _require(ctx: CheckContext, relative: str) -> Path:
-    """A file the stage needs from the project."""
+    """A file the stage needs from the project. An unreadable one raises PermissionError rather
+    than being called missing (is_file() hides the difference on Python 3.14+)."""
     path = ctx.project / relative
-    if not path.is_file():
-        raise StageFailed(f"{relative} is missing; restore it from git")
+    try:
+        path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise StageFailed(f"{relative} is missing; restore it from git") from None
     return path
 
 

@@ -3,6 +3,7 @@ prefix), the things to stop when the run ends, and what every stage reads."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from types import TracebackType
 
 from scaffold.check.preflight import Target
 from scaffold.check.report import Progress
+from scaffold.errors import SystemRefused
 from scaffold.venv import ProjectVenv
 
 WORK_PREFIX = "scaffold-check-"
@@ -19,9 +21,10 @@ SOCKET_ROOM = 60  # longest work root that keeps our unix socket paths under 108
 
 
 def work_root() -> Path:
-    """$TMPDIR, unless it is so deep that our unix socket paths would pass the kernel's limit
-    (108 bytes), which nginx and gunicorn refuse."""
-    root = tempfile.gettempdir()
+    """$TMPDIR as the user gave it, so a full, read-only or missing one is reported rather than
+    quietly replaced (as tempfile would); /tmp when it is so deep that our unix socket paths
+    would pass the kernel's limit, which nginx and gunicorn refuse."""
+    root = os.path.abspath(os.environ.get("TMPDIR") or tempfile.gettempdir())
     return Path(root if len(root) <= SOCKET_ROOM else "/tmp")
 
 
@@ -30,7 +33,13 @@ class Workspace:
     (unless kept). A context manager: Ctrl-C and errors close it too."""
 
     def __init__(self, root: Path, keep: bool) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=root))
+        try:
+            self.path = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=root))
+        except OSError as error:
+            where = OSError(error.errno, error.strerror, str(root))  # not the random name
+            raise SystemRefused.from_os_error(
+                where, "create the check's work directory in TMPDIR"
+            ) from error
         self.root = root
         self.keep = keep
         self.logs = self.path / "logs"
@@ -48,6 +57,17 @@ class Workspace:
             self._stops.pop()()
         if not self.keep:
             shutil.rmtree(self.path, ignore_errors=True)
+
+    def refused(self, error: OSError, stage: str) -> SystemRefused:
+        """The one-line error for an OS error in a stage, naming TMPDIR when it hit our files."""
+        name = error.filename
+        text = os.fsdecode(name) if isinstance(name, str | bytes) else None
+        if text is None or Path(text).is_relative_to(self.path):
+            ours = OSError(error.errno, error.strerror, str(self.root))
+            return SystemRefused.from_os_error(
+                ours, f"run the {stage} stage in the work directory under TMPDIR"
+            )
+        return SystemRefused.from_os_error(error, f"run the {stage} stage")
 
     def __enter__(self) -> Workspace:
         return self
