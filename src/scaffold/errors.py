@@ -59,6 +59,6 @@ class SystemRefused(OperationFailed):
     @classmethod
     def from_os_error(cls, error: OSError, doing: str) -> SystemRefused:
         what = os.strerror(error.errno) if error.errno else str(error)
-        where = f" {error.filename}" if error.filename else ""
+        where = f": {error.filename}" if error.filename else ""
         hint = _OS_HINTS.get(error.errno or 0, "fix the cause and retry")
-        return cls(f"could not {doing}:{where}: {what}", f"{hint}; nothing was changed")
+        return cls(f"could not {doing}{where}: {what}", f"{hint}; nothing was changed")
