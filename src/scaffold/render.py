@@ -3,6 +3,12 @@
 Each layer is a Copier template (copier.yml + `template/`), and `copier copy` renders it to the
 same bytes (tests/test_render.py holds that promise). scaffold renders them itself with Jinja
 because importing copier alone costs ~0.7 s, more than `django-admin startproject` in total.
+
+The shipped templates do not even need Jinja: `scaffold.template_compiler` translated them
+into plain Python functions (`_precompiled_templates.py`, looked up by the exact template
+text), which render the same bytes without importing jinja2 or compiling anything. Any text
+not found there, or whose function raises, is rendered by Jinja as before; likewise a
+copier.yml's settings come precomputed for its exact text, else from yaml.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -48,15 +54,20 @@ class LayerConfig:
 
     @classmethod
     def read(cls, layer_dir: Path) -> LayerConfig:
-        import yaml
-
         config_file = layer_dir / "copier.yml"
         if not config_file.is_file():
             raise OperationFailed(
                 f"{layer_dir} is not a layer (no copier.yml)",
                 "check SCAFFOLD_TEMPLATES or reinstall scaffold",
             )
-        config = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+        text = config_file.read_text(encoding="utf-8")
+        known = _precompiled()[1].get(text)
+        if known is not None:
+            subdirectory, suffix, exclude = known
+            return cls(root=layer_dir / subdirectory, suffix=suffix, exclude=exclude)
+        import yaml
+
+        config = yaml.safe_load(text) or {}
         return cls(
             root=layer_dir / config.get("_subdirectory", ""),
             suffix=config.get("_templates_suffix", ".jinja"),
@@ -73,7 +84,29 @@ def _jinja_env() -> Any:
     return SandboxedEnvironment(keep_trailing_newline=True, undefined=StrictUndefined)
 
 
+_Precompiled = tuple[
+    Mapping[str, Callable[[Mapping[str, Any]], str]],
+    Mapping[str, tuple[str, str, tuple[str, ...]]],
+]
+
+
+@cache
+def _precompiled() -> _Precompiled:
+    """The translated templates and layer settings, or nothing (then Jinja and yaml do it)."""
+    try:
+        from scaffold._precompiled_templates import LAYERS, TEMPLATES
+    except ImportError:
+        return {}, {}
+    return TEMPLATES, LAYERS
+
+
 def _render_string(text: str, data: Mapping[str, Any], where: str) -> str:
+    function = _precompiled()[0].get(text)
+    if function is not None:
+        try:
+            return function(data)
+        except Exception:  # noqa: S110 - Jinja renders it, or says what is wrong
+            pass
     from jinja2 import TemplateError
 
     try:

@@ -1,0 +1,87 @@
+"""The precompiled templates: up to date with templates/, and the same text as Jinja renders."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from typing import Any
+
+import pytest
+
+from scaffold import catalog, render, template_compiler
+from scaffold.questions import resolve_answers
+from tests.conftest import TEMPLATES, available_frameworks
+
+REGENERATE = "templates changed: run `python -m scaffold.template_compiler`, commit the result"
+
+
+def test_the_module_covers_every_shipped_template() -> None:
+    """Each template text and copier.yml has its entry (entries are keyed by content, so a
+    module may hold more), and nothing the shipped templates use is left to Jinja: `new`
+    never has to import it."""
+    assert template_compiler.missing(TEMPLATES) == [], REGENERATE
+    assert template_compiler.generate([TEMPLATES])[1] == []
+
+
+def answer_variants(framework: catalog.Framework) -> list[dict[str, Any]]:
+    """The defaults, and every value of every choice and yes/no answer, one at a time, plus
+    awkward free text (quotes, ampersands, angle brackets, non-ASCII)."""
+    variants: list[dict[str, Any]] = [{}]
+    for question in framework.questions:
+        values = list(question.choices) if question.type == "choice" else []
+        values += [True, False] if question.type == "bool" else []
+        variants += [{question.name: value} for value in values]
+    variants.append(
+        {
+            "project_name": "Zoë's <Shop> & Co",
+            "description": "Sells 'things' & <stuff>, naïvely.",
+            "author_name": "O'Brien & Ünal",
+        }
+    )
+    return variants
+
+
+def jinja_render(text: str, data: dict[str, Any]) -> str:
+    return str(render._jinja_env().from_string(text).render(**data))
+
+
+@pytest.mark.parametrize("framework", available_frameworks())
+def test_precompiled_functions_render_what_jinja_renders(framework: str) -> None:
+    fw = catalog.get(framework)
+    functions = render._precompiled()[0]
+    sources = [
+        text
+        for where, text in template_compiler._sources(TEMPLATES)
+        if where.split("/", 1)[0] in ("base", framework, "deploy")
+    ]
+    assert sources
+    for given, text in itertools.product(answer_variants(fw), sources):
+        data = catalog.template_data(fw, resolve_answers(fw.questions, given))
+        function = functions[text]
+        assert function(data) == jinja_render(text, data), (given, text[:80])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ missing }}",  # StrictUndefined: Jinja's error, not a KeyError
+        "{{ env_vars.items }}",  # a real attribute: Jinja's sandbox decides
+        "{% for x in package %}{{ x }}{% endfor %}",
+    ],
+)
+def test_anything_unusual_goes_to_jinja(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A translated function that raises hands the template to Jinja, whose answer stands."""
+    namespace = dict(vars(sys.modules["scaffold._precompiled_templates"]))
+    exec(compile(template_compiler.translate(text, "t"), "<test>", "exec"), namespace)
+    table = {text: namespace["t"]}
+    monkeypatch.setattr(render, "_precompiled", lambda: (table, {}))
+    data = {"package": "shop", "env_vars": {"a": 1}}
+    try:
+        expected: str | type[Exception] = jinja_render(text, data)
+    except Exception as error:
+        expected = type(error)
+    if isinstance(expected, str):
+        assert render._render_string(text, data, "t") == expected
+    else:
+        with pytest.raises(render.OperationFailed):
+            render._render_string(text, data, "t")
