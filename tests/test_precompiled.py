@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
 import sys
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from scaffold import catalog, render, template_compiler
 from scaffold.questions import resolve_answers
-from tests.conftest import TEMPLATES, available_frameworks
+from tests.conftest import REPO, TEMPLATES, available_frameworks
 
 REGENERATE = "templates changed: run `python -m scaffold.template_compiler`, commit the result"
 
@@ -85,3 +86,22 @@ def test_anything_unusual_goes_to_jinja(text: str, monkeypatch: pytest.MonkeyPat
     else:
         with pytest.raises(render.OperationFailed):
             render._render_string(text, data, "t")
+
+
+def test_new_imports_neither_jinja_nor_yaml(tmp_path) -> None:
+    """With the shipped templates, `scaffold new` renders without importing jinja2 or yaml."""
+    probe = (
+        "import sys; from scaffold.cli import main; sys.argv = ['scaffold', 'new', sys.argv[1],"
+        " '--framework', 'flask', '--defaults']\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+        "print(sorted(m for m in ('jinja2', 'yaml') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "shop")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "shop" / ".scaffold.yml").is_file()
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 from pathlib import Path
@@ -83,6 +82,8 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def list_frameworks(as_json: bool) -> None:
     """List the frameworks scaffold can generate."""
+    import json
+
     from scaffold.catalog import FRAMEWORKS
 
     rows = [
@@ -134,6 +135,8 @@ def _collect_needs(given: dict[str, Any], interactive: bool) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def recommend(as_json: bool, **needs: Any) -> None:
     """Ask what you are building and recommend a framework, saying why."""
+    import json
+
     from scaffold.recommend import recommend as pick
 
     answers = _collect_needs(needs, _is_interactive() and not as_json)
@@ -211,6 +214,8 @@ def update(
     ctx: click.Context, project: Path, data: tuple[str, ...], dry_run: bool, as_json: bool
 ) -> None:
     """Merge template improvements (and changed answers) into PROJECT (default: .)."""
+    import json
+
     from scaffold.errors import EXIT_CONFLICTS
     from scaffold.questions import parse_data_pairs
     from scaffold.update import report_lines, update_project

@@ -3,18 +3,21 @@ the preconditions every flow checks, and its answers resolved against the instal
 
 from __future__ import annotations
 
+import base64
 import os
-import secrets
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaffold import catalog
 from scaffold.errors import BadInput
-from scaffold.migrations import MIGRATIONS, Migration, migrate_answers, version_key
 from scaffold.questions import resolve_answers
 from scaffold.repository import TEMPLATE_BRANCH, TEMPLATE_REF, git, git_out
+
+if TYPE_CHECKING:  # migrations are imported where used: `new` needs none of them
+    from scaffold.migrations import Migration
 
 RECORD_FILE = ".scaffold.yml"
 DISTRIBUTION = "scaffold-web"  # the PyPI name; `scaffold` there is an unrelated project
@@ -37,8 +40,6 @@ class Record:
     answers: dict[str, Any]
 
     def to_yaml(self) -> str:
-        import yaml
-
         body = {
             "scaffold_version": self.scaffold_version,
             "framework": self.framework,
@@ -46,7 +47,12 @@ class Record:
             "answers": dict(self.answers),
         }
         header = "# Written by scaffold; `scaffold update` reads it. Change answers with --data.\n"
-        return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+        text = simple_yaml(body)
+        if text is None:
+            import yaml
+
+            text = yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+        return header + text
 
     @classmethod
     def read(cls, project: Path) -> Record:
@@ -83,11 +89,78 @@ class Record:
         return cls(body["scaffold_version"], body["framework"], tuple(layers), body["answers"])
 
 
+# What `simple_yaml` writes unquoted: short ASCII text that YAML reads back as the same string.
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.,@/+()'&-]*(?: [A-Za-z0-9_.,@/+()'&-]+)*")
+_VERSION = re.compile(r"[0-9]+(?:\.[0-9]+){2,}")  # 0.1.0: no int, float or date reads it
+_NUMBERS = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # 3.11: a float unquoted, so YAML quotes it
+# YAML 1.1 words that read as booleans or null (PyYAML's resolver), in any capitalisation.
+_RESERVED = {"yes", "no", "true", "false", "on", "off", "null", "y", "n"}
+
+
+def _scalar(value: Any, room: int) -> str | None:
+    """`value` exactly as yaml.safe_dump writes it in block style, or None when that takes
+    more than this conservative subset (then the caller asks yaml). `room` is what is left of
+    PyYAML's 80-column width, so no value can be folded onto a second line."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str) or len(value) + 2 > room:
+        return None
+    if _VERSION.fullmatch(value) or (_PLAIN.fullmatch(value) and value.lower() not in _RESERVED):
+        return value
+    if _NUMBERS.fullmatch(value):
+        return f"'{value}'"
+    return None
+
+
+def simple_yaml(body: Mapping[str, Any]) -> str | None:
+    """yaml.safe_dump(body, sort_keys=False, allow_unicode=True), byte for byte, for a mapping
+    of plain names to short plain strings, numbers, booleans, lists of them and one level of
+    nested mappings; None for anything else. Saves `new` importing yaml (~15 ms);
+    tests/test_record_yaml.py holds it to yaml's output."""
+    if not body:
+        return None
+    lines = []
+    for key, value in body.items():
+        if _scalar(key, 80) != key:
+            return None
+        if isinstance(value, list | dict):
+            if not value:
+                return None
+            lines.append(f"{key}:")
+            # PyYAML does not indent a list under its key; a mapping's keys it does.
+            pairs = value.items() if isinstance(value, dict) else (("-", item) for item in value)
+            for name, item in pairs:
+                if isinstance(value, list):
+                    prefix = "- "
+                elif isinstance(name, str) and _scalar(name, 80) == name:
+                    prefix = f"  {name}: "
+                else:
+                    return None
+                text = None if isinstance(item, list | dict) else _scalar(item, 80 - len(prefix))
+                if text is None:
+                    return None
+                lines.append(prefix + text)
+        else:
+            text = _scalar(value, 80 - len(key) - 2)
+            if text is None:
+                return None
+            lines.append(f"{key}: {text}")
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _token() -> str:
+    """secrets.token_urlsafe(48) without importing secrets (and, through hmac, OpenSSL): 48
+    bytes from os.urandom, URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(os.urandom(48)).rstrip(b"=").decode("ascii")
+
+
 def render_env_file(env_vars: list[dict[str, Any]]) -> str:
     """The untracked .env: every variable from .env.example, with secrets generated."""
     lines = ["# Local settings and secrets. Never commit this file.\n"]
     for var in env_vars:
-        value = secrets.token_urlsafe(48) if var["secret"] else var["example"]
+        value = _token() if var["secret"] else var["example"]
         lines.append(f"# {var['help']}\n{var['name']}={value}\n")
     return "".join(lines)
 
@@ -102,10 +175,13 @@ def resolve_project_answers(
     record: Record,
     overrides: Mapping[str, Any],
     installed: str,
-    migrations: Iterable[Migration] = MIGRATIONS,
+    migrations: Iterable[Migration] | None = None,
 ) -> dict[str, Any]:
     """Stored answers, migrated to the installed schema, with --data on top, validated like new."""
     framework = catalog.get(record.framework)
+    from scaffold.migrations import MIGRATIONS, migrate_answers
+
+    migrations = MIGRATIONS if migrations is None else migrations
     stored = migrate_answers(record.answers, record.scaffold_version, installed, migrations)
     return resolve_answers(framework.questions, {**stored, **overrides})
 
@@ -194,6 +270,8 @@ def inspect_project(project: Path, command: str = "update") -> ProjectState:
     record = Record.read(path)
     catalog.get(record.framework)
     installed = installed_version()
+    from scaffold.migrations import version_key
+
     if version_key(record.scaffold_version) > version_key(installed):
         raise BadInput(
             f"{RECORD_FILE} records scaffold {record.scaffold_version}, newer than "
