@@ -1,21 +1,39 @@
-"""Shared fixtures: run the CLI in-process, generate projects, install them into venvs."""
+"""Fixtures and the run-wide settings; the plain functions they use live in tests/helpers.py."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from scaffold import catalog
-from scaffold.cli import main
-from scaffold.venv import find_uv
+# Plain functions live in tests/helpers.py; these names are imported from here by older tests.
+from tests.helpers import (
+    REPO,
+    TEMPLATES,
+    UV,
+    available_frameworks,
+    copy_templates,
+    generate,
+    git,
+    make_venv,
+    run_cli,
+    tree_snapshot,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-TEMPLATES = REPO / "templates"
+__all__ = [
+    "REPO",
+    "TEMPLATES",
+    "UV",
+    "available_frameworks",
+    "generate",
+    "git",
+    "git_out",
+    "make_venv",
+    "run_cli",
+    "tree_snapshot",
+]
+git_out = git
 
 # The suite runs as on a machine with no git configuration: no identity (new takes the author
 # from git's user.name/email when set) and no ignore rules. Tests that need some set their own.
@@ -23,68 +41,16 @@ os.environ["GIT_CONFIG_GLOBAL"] = os.devnull
 os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
 
 
-def available_frameworks() -> list[str]:
-    """Catalog frameworks whose template folder exists: new ones join the tests by themselves."""
-    return [name for name in catalog.names() if (TEMPLATES / name / "copier.yml").is_file()]
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> Result:
-    runner = CliRunner()
-    old = Path.cwd()
-    try:
-        if cwd is not None:
-            os.chdir(cwd)
-        return runner.invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
-
-
-def generate(dest: Path, framework: str, *data: str) -> Path:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    args = ["new", str(dest), "--framework", framework, "--defaults"]
-    for pair in data:
-        args += ["--data", pair]
-    result = run_cli(*args)
-    assert result.exit_code == 0, result.output
-    return dest
-
-
-def git_out(project: Path, *args: str) -> str:
-    """Run git in project; its stdout, stripped. Fails the test if git fails."""
-    return subprocess.run(
-        ["git", *args], cwd=project, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def tree_snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under root (but .git), as bytes: to prove nothing changed or two trees match."""
-    return {
-        str(path.relative_to(root)): path.read_bytes()
-        for path in sorted(root.rglob("*"))
-        if path.is_file() and ".git" not in path.relative_to(root).parts
-    }
-
-
-UV = find_uv() or "uv"
-
-
-def make_venv(project: Path) -> Path:
-    """A fresh venv with the project installed editable with its dev extra; returns its python."""
-    venv = project / ".venv"
-    subprocess.run([UV, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
-    python = venv / "bin" / "python"
-    subprocess.run(
-        [UV, "pip", "install", "--quiet", "--python", str(python), "-e", ".[dev]"],
-        cwd=project,
-        check=True,
-        timeout=600,
-    )
-    return python
-
-
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of templates/ that scaffold renders from in this test (SCAFFOLD_TEMPLATES)."""
+    monkeypatch.setenv("SCAFFOLD_TEMPLATES", str(tmp_path / "templates"))
+    return copy_templates(tmp_path / "templates")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
