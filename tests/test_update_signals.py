@@ -1,56 +1,145 @@
-"""Issue 12: SIGTERM at any moment of `scaffold update` leaves the merge done or the old state."""
+"""Issue 12: SIGTERM at each moment of `scaffold update` leaves the merge done or the old state.
+
+The update renders into a scratch directory under $TMPDIR, stores it as a tree (with a scratch
+index, also under $TMPDIR), commits it and moves scaffold/template, then merges. The test
+watches for each of those milestones ($TMPDIR is its own directory, the refs are files in .git),
+sends SIGTERM the moment it sees one, and asserts which path the update took: the old state
+(exit 130, one line, no scratch left) or the whole merge. The early milestones must give the
+old state, so the interrupted path is proven to run, not merely allowed.
+
+Known bugs in src/ (issue 15's note) are named in KNOWN_BUGS; a milestone lists the ones it may
+meet and turns them into an xfail with the bug's name. Any other outcome fails.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
-import subprocess
-import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATES, generate, git_out
+from scaffold.repository import TEMPLATE_BRANCH
+from tests.helpers import SCAFFOLD, TEMPLATES, generate, git, signal_when
+
+CHANGE = "trim_trailing_whitespace = false"
+KNOWN_BUGS = {
+    "claims-interrupted": "SIGTERM while `git merge` runs: the merge completes and is kept, "
+    "yet scaffold exits 130 saying nothing was left behind",
+    "half-done": "SIGTERM while a git child runs: scaffold restores while the killed git is "
+    "still finishing, leaving neither state (a staged file, or the template branch moved back "
+    "under a finished merge)",
+    "scratch-left": "SIGTERM while a scratch directory is being set up or a git child writes "
+    "in it: the directory stays in $TMPDIR",
+}
 
 
-def state(project: Path) -> tuple[str, str, str, str, str]:
-    return (
-        git_out(project, "rev-parse", "HEAD"),
-        git_out(project, "rev-parse", "scaffold/template"),
-        git_out(project, "status", "--porcelain"),
-        git_out(project, "branch", "--show-current"),
-        git_out(project, "worktree", "list", "--porcelain").count("worktree "),
-    )
+def state(project: Path) -> dict[str, object]:
+    """What an update may change: refs, HEAD, work tree status, worktrees, and the file."""
+    worktrees = git(project, "worktree", "list", "--porcelain").splitlines()
+    return {
+        "refs": git(project, "for-each-ref", "--format=%(refname) %(objectname)"),
+        "head": git(project, "symbolic-ref", "HEAD"),
+        "status": git(project, "status", "--porcelain", "--ignored"),
+        "worktrees": [line for line in worktrees if line.startswith("worktree ")],
+        "editorconfig": (project / ".editorconfig").read_text(),
+    }
 
 
-@pytest.mark.parametrize("delay", [0.1, 0.25, 0.4, 0.55, 0.7, 0.9])
-def test_sigterm_during_update(delay: float, tmp_path: Path) -> None:
+def outcome(project: Path, before: dict[str, object], after: dict[str, object]) -> str:
+    """ "old state", "merged" (the whole clean merge of the new template commit), or "neither"."""
+    if after == before:
+        return "old state"
+    unmoved = {key: value for key, value in after.items() if key not in ("refs", "editorconfig")}
+    merged_commit = git(project, "rev-parse", "--verify", "--quiet", "HEAD^2", check=False)
+    if (
+        unmoved == {key: before[key] for key in unmoved}
+        and CHANGE in str(after["editorconfig"])
+        and merged_commit == git(project, "rev-parse", TEMPLATE_BRANCH)
+    ):
+        return "merged"
+    return "neither"
+
+
+def _ref(project: Path, name: str) -> str:
+    try:
+        return (project / ".git" / "refs" / "heads" / name).read_text().strip()
+    except OSError:  # mid-write by git (a lock and a rename): not moved yet
+        return ""
+
+
+def _rendering(scratch: Path) -> bool:
+    """The render is writing into its scratch directory (past the directory's creation)."""
+    return any(any(render.iterdir()) for render in scratch.glob("scaffold-update-*"))
+
+
+def _merging(project: Path, tip: str) -> bool:
+    git_dir = project / ".git"
+    moved = _ref(project, TEMPLATE_BRANCH) != tip
+    return moved and ((git_dir / "MERGE_HEAD").exists() or (git_dir / "index.lock").exists())
+
+
+# milestone: (reached(project, $TMPDIR, old template tip), the outcome SIGTERM there must give,
+# the known bugs it may meet). "either" where the update may finish before the signal lands.
+Reached = Callable[[Path, Path, str], bool]
+MILESTONES: dict[str, tuple[Reached, str, tuple[str, ...]]] = {
+    "rendering": (lambda p, tmp, tip: _rendering(tmp), "old state", ()),
+    "storing-tree": (
+        lambda p, tmp, tip: any(tmp.glob("scaffold-index-*")),
+        "old state",
+        ("scratch-left",),
+    ),
+    "template-ref-moved": (
+        lambda p, tmp, tip: _ref(p, TEMPLATE_BRANCH) != tip,
+        "either",
+        ("claims-interrupted", "half-done"),
+    ),
+    "merging": (
+        lambda p, tmp, tip: _merging(p, tip),
+        "either",
+        ("claims-interrupted", "half-done"),
+    ),
+}
+
+
+@pytest.mark.parametrize("milestone", MILESTONES)
+def test_sigterm_during_update(milestone: str, tmp_path: Path, record_property) -> None:
+    reached, expected, may_meet = MILESTONES[milestone]
     project = generate(tmp_path / "proj", "flask")
     templates = tmp_path / "templates"
-    shutil.copytree(TEMPLATES, templates)
+    shutil.copytree(TEMPLATES, templates, ignore=shutil.ignore_patterns("__pycache__"))
     editorconfig = templates / "base" / "template" / ".editorconfig"
-    editorconfig.write_text(
-        editorconfig.read_text() + "\n[*.md]\ntrim_trailing_whitespace = false\n"
-    )
+    editorconfig.write_text(editorconfig.read_text() + f"\n[*.md]\n{CHANGE}\n")
+    scratch = tmp_path / "tmpdir"  # the update's $TMPDIR, to watch its scratch directories
+    scratch.mkdir()
+    tip = _ref(project, TEMPLATE_BRANCH)
     before = state(project)
-    env = {**os.environ, "SCAFFOLD_TEMPLATES": str(templates)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scaffold", "update", str(project)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    env = {**os.environ, "SCAFFOLD_TEMPLATES": str(templates), "TMPDIR": str(scratch)}
+
+    code, err, running = signal_when(
+        [*SCAFFOLD, "update", str(project)], lambda: reached(project, scratch, tip), env=env
     )
-    time.sleep(delay)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert b"Traceback" not in err
+
     after = state(project)
-    if after[0] == before[0]:  # interrupted: exactly the previous state
-        assert after == before
-        assert "trim_trailing_whitespace = false" not in (project / ".editorconfig").read_text()
-    else:  # finished first: the complete merge, clean, no worktree left
-        assert proc.returncode in (0, -signal.SIGTERM)
-        assert after[2] == "" and after[4] == 1
-        assert "trim_trailing_whitespace = false" in (project / ".editorconfig").read_text()
+    path = outcome(project, before, after)
+    story = f"SIGTERM at {milestone}: {path}, exit {code}, stderr {err!r}; {after}"
+    record_property("path", f"{milestone}: {path}" + ("" if running else " (finished first)"))
+    assert "Traceback" not in err, story
+    bugs = ["scratch-left"] if any(scratch.iterdir()) else []
+    if path == "old state":
+        assert code == 130, story
+        assert len(err.strip().splitlines()) == 1 and "interrupted" in err, story
+    elif path == "merged" and code == 130:
+        bugs.append("claims-interrupted")
+    elif path == "merged":  # -SIGTERM: it came at interpreter shutdown, when handlers are gone
+        assert code in (0, -signal.SIGTERM), story
+    else:
+        assert code == 130, story
+        bugs.append("half-done")
+    assert set(bugs) <= set(may_meet), f"{bugs}; {story}"
+    # neither is always one of the known bugs, which the line above allowed
+    assert expected in ("either", path) or path == "neither", f"must give the {expected}; {story}"
+    if bugs:
+        pytest.xfail("known src bug: " + "; ".join(KNOWN_BUGS[bug] for bug in bugs))
