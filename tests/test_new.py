@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pwd
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,17 +13,24 @@ import yaml
 
 from scaffold import catalog
 from scaffold import new as new_module
-from scaffold.errors import OperationFailed
 from scaffold.repository import TEMPLATE_BRANCH
-from tests.conftest import available_frameworks, generate, git_out, run_cli
+from tests.helpers import (
+    SCAFFOLD,
+    available_frameworks,
+    generate,
+    git,
+    run_cli,
+    signal_when,
+    tracked_files,
+)
 
 
 @pytest.mark.parametrize("framework", available_frameworks())
 def test_new_commits_the_template_branch_and_main(framework: str, tmp_path: Path) -> None:
     project = generate(tmp_path / "shop", framework)
-    assert git_out(project, "branch", "--show-current") == "main"
-    assert git_out(project, "rev-parse", "main") == git_out(project, "rev-parse", TEMPLATE_BRANCH)
-    assert git_out(project, "status", "--porcelain") == ""
+    assert git(project, "branch", "--show-current") == "main"
+    assert git(project, "rev-parse", "main") == git(project, "rev-parse", TEMPLATE_BRANCH)
+    assert git(project, "status", "--porcelain") == ""
     record = yaml.safe_load((project / ".scaffold.yml").read_text())
     assert set(record) == {"scaffold_version", "framework", "layers", "answers"}
     assert record["framework"] == framework
@@ -42,20 +48,49 @@ def test_secrets_live_only_in_the_untracked_env(framework: str, tmp_path: Path) 
     )
     secrets = [values[name] for name in names]
     assert all(len(value) >= 50 for value in secrets)
-    assert git_out(project, "check-ignore", ".env") == ".env"
+    assert git(project, "check-ignore", ".env") == ".env"
     assert (project / ".env").stat().st_mode & 0o077 == 0
-    history = git_out(project, "log", "--all", "-p")
+    history = git(project, "log", "--all", "-p")
     for value in secrets:
         assert value not in history
         assert value not in (project / ".scaffold.yml").read_text()
 
 
-def test_tracked_files_hold_no_machine_paths(tmp_path: Path) -> None:
-    project = generate(tmp_path / "shop", "flask")
-    for name in git_out(project, "ls-files").splitlines():
-        text = (project / name).read_bytes()
-        assert str(tmp_path).encode() not in text, name
-        assert os.path.expanduser("~").encode() + b"/" not in text or b"/root/" not in text, name
+def machine_paths_in(project: Path, paths: list[Path]) -> list[str]:
+    """`tracked file: path` for every tracked file of project that holds one of paths."""
+    return [
+        f"{name}: {path}"
+        for name in tracked_files(project)
+        for path in paths
+        if str(path).encode() in (project / name).read_bytes()
+    ]
+
+
+def homes(fake_home: Path) -> list[Path]:
+    """The fake HOME the test sets, and the user's real home if it is a path worth looking for
+    (CI machines may have HOME=/ or no passwd entry)."""
+    found = [fake_home]
+    with contextlib.suppress(KeyError):
+        found.append(Path(pwd.getpwuid(os.getuid()).pw_dir))
+    return [path for path in found if len(path.parts) > 1]
+
+
+def test_tracked_files_hold_no_machine_paths(tmp_path: Path, monkeypatch) -> None:
+    home = tmp_path / "home" / "tester"  # wherever HOME is, the render must not write it
+    home.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    project = generate(tmp_path / "work" / "shop", "flask")
+    assert machine_paths_in(project, [tmp_path, *homes(home)]) == []
+
+
+def test_the_machine_path_check_sees_a_path_an_answer_wrote(tmp_path: Path, monkeypatch) -> None:
+    """The check above can fail: a project whose description names HOME is caught."""
+    home = tmp_path / "home" / "tester"
+    home.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    project = generate(tmp_path / "work" / "shop", "flask", f"description=Built in {home}")
+    found = machine_paths_in(project, homes(home))
+    assert f"README.md: {home}" in found and f".scaffold.yml: {home}" in found, found
 
 
 def test_commits_need_no_git_identity(tmp_path: Path, monkeypatch) -> None:
@@ -75,7 +110,7 @@ def test_commits_need_no_git_identity(tmp_path: Path, monkeypatch) -> None:
     project = generate(
         tmp_path / "shop", "flask", "author_name=Ada Lovelace", "author_email=ada@example.org"
     )
-    assert git_out(project, "log", "-1", "--format=%an <%ae>") == "Ada Lovelace <ada@example.org>"
+    assert git(project, "log", "-1", "--format=%an <%ae>") == "Ada Lovelace <ada@example.org>"
 
 
 def test_no_git_leaves_no_repository(tmp_path: Path) -> None:
@@ -156,14 +191,17 @@ def test_missing_parent_is_refused(tmp_path: Path) -> None:
     assert "does not exist" in result.output
 
 
-def test_a_render_error_leaves_nothing_behind(tmp_path: Path, monkeypatch) -> None:
-    def broken(*args, **kwargs):
-        raise OperationFailed("template x failed to render", "fix it")
-
-    monkeypatch.setattr(new_module, "render_project", broken)
-    result = run_cli("new", str(tmp_path / "p"), "-f", "flask", "--defaults")
-    assert result.exit_code == 1
-    assert list(tmp_path.iterdir()) == []
+def test_a_render_error_leaves_nothing_behind(tmp_path: Path, templates: Path) -> None:
+    readme = templates / "base" / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "{{ no_such_answer }}\n")
+    (tmp_path / "work").mkdir()
+    result = run_cli("new", str(tmp_path / "work" / "shop"), "-f", "flask", "--defaults")
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        "scaffold: error: template base/README.md.jinja failed to render: 'no_such_answer' is "
+        "undefined; fix the template or report a scaffold bug"
+    ]
+    assert list((tmp_path / "work").iterdir()) == []
 
 
 def test_ctrl_c_midway_leaves_nothing_behind(tmp_path: Path, monkeypatch) -> None:
@@ -176,22 +214,76 @@ def test_ctrl_c_midway_leaves_nothing_behind(tmp_path: Path, monkeypatch) -> Non
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.15, 0.25, 0.4])
-def test_sigterm_at_any_moment_leaves_all_or_nothing(delay: float, tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scaffold", "new", str(tmp_path / "p"), "-f", "flask", "--defaults"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+# Known bugs in src/ (issue 15's note), met only when SIGTERM lands near the end of `new`.
+KNOWN_BUGS = {
+    "claims-interrupted": "SIGTERM after the rename: the project is complete and in place, "
+    "yet scaffold exits 130 saying nothing was left behind",
+    "traceback-at-exit": "SIGTERM at interpreter shutdown while the handler is still "
+    "installed: 'Exception ignored ... KeyboardInterrupt' with a traceback on stderr",
+    "staging-left": "SIGTERM while a git child writes in the staging directory: scaffold "
+    "removes it while the killed git is still finishing, and a staging directory stays",
+}
+
+
+def _staging(parent: Path, *inside: str) -> bool:
+    """A staging directory of `new` exists in parent and holds the path inside (or anything)."""
+    for staging in parent.glob(".shop.scaffold-*"):
+        if staging.joinpath(*inside).exists() if inside else any(staging.iterdir()):
+            return True
+    return False
+
+
+# milestone: (path in the staging directory that marks it, the outcome SIGTERM there must
+# give, the known bugs it may meet); "either" where `new` may finish before the signal lands.
+MILESTONES: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
+    "rendering": ((), "nothing", ()),
+    "git-init": ((".git", "HEAD"), "nothing", ("staging-left",)),
+    "template-commit": ((".git", "refs", "heads", TEMPLATE_BRANCH), "either", tuple(KNOWN_BUGS)),
+    "main-branch": ((".git", "refs", "heads", "main"), "either", tuple(KNOWN_BUGS)),
+}
+
+
+@pytest.mark.parametrize("milestone", MILESTONES)
+def test_sigterm_at_each_step_leaves_all_or_nothing(
+    milestone: str, tmp_path: Path, record_property
+) -> None:
+    """SIGTERM the moment `new` reaches a step, seen in its staging directory beside the
+    destination: nothing at all (130, one line) or the complete project."""
+    inside, expected, may_meet = MILESTONES[milestone]
+    parent = tmp_path / "work"
+    parent.mkdir()
+    dest = parent / "shop"
+
+    code, err, running = signal_when(
+        [*SCAFFOLD, "new", str(dest), "-f", "flask", "--defaults"],
+        lambda: _staging(parent, *inside),
     )
-    time.sleep(delay)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
-    assert b"Traceback" not in err
-    assert leftovers(tmp_path) == []
-    if (tmp_path / "p").exists():  # it finished first: then it must be complete
-        # -SIGTERM: it came during interpreter shutdown, after the work, when handlers are gone
-        assert proc.returncode in (0, -signal.SIGTERM)
-        assert (tmp_path / "p" / ".env").is_file()
-        assert git_out(tmp_path / "p", "status", "--porcelain") == ""
-    else:  # -SIGTERM only while still importing, before the handler and before any write
-        assert proc.returncode in (130, -signal.SIGTERM)
+
+    left = sorted(path.name for path in parent.iterdir())
+    path = "nothing" if left == [] else "complete" if left == ["shop"] else "neither"
+    story = f"SIGTERM at {milestone}: {path} {left}, exit {code}, stderr {err!r}"
+    record_property("path", f"{milestone}: {path}" + ("" if running else " (finished first)"))
+    bugs = []
+    if "Traceback" in err:
+        assert code == 0 and "Exception ignored" in err and "KeyboardInterrupt" in err, story
+        bugs.append("traceback-at-exit")
+    if path == "nothing":
+        assert code == 130, story
+        assert len(err.strip().splitlines()) == 1 and "interrupted" in err, story
+    elif path == "complete":
+        assert (dest / ".env").is_file(), story
+        assert git(dest, "status", "--porcelain") == "", story
+        assert git(dest, "rev-parse", "main") == git(dest, "rev-parse", TEMPLATE_BRANCH), story
+        if code == 130:
+            bugs.append("claims-interrupted")
+        else:  # -SIGTERM: it came at interpreter shutdown, when the handlers are gone
+            assert code in (0, -signal.SIGTERM), story
+    else:
+        assert code == 130 and [name for name in left if name != "shop"], story
+        assert all(name.startswith(".shop.scaffold-") for name in left if name != "shop"), story
+        bugs.append("staging-left")
+    assert set(bugs) <= set(may_meet), f"{bugs}; {story}"
+    # neither is always one of the known bugs, which the line above allowed
+    assert expected in ("either", path) or path == "neither", f"must leave {expected}; {story}"
+    if bugs:
+        pytest.xfail("known src bug: " + "; ".join(KNOWN_BUGS[bug] for bug in bugs))
