@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,27 +22,18 @@ from scaffold.new import create_project
 from scaffold.project import RECORD_FILE
 from scaffold.repository import TEMPLATE_BRANCH, init_repository
 from scaffold.update import changed_answers, commit_message, update_project
-from tests.conftest import TEMPLATES, available_frameworks, generate, run_cli, tree_snapshot
+from tests.helpers import (
+    available_frameworks,
+    commit,
+    edit,
+    generate,
+    git,
+    run_cli,
+    tracked_files,
+    tree_snapshot,
+)
 
 FRAMEWORKS = available_frameworks()
-
-
-def git(cwd: Path, *args: str, check: bool = True) -> str:
-    result = subprocess.run(
-        ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"git {args} failed: {result.stderr}")
-    return result.stdout.strip()
-
-
-def commit(project: Path, message: str = "user edit") -> None:
-    git(project, "add", "--all")
-    git(project, "commit", "--quiet", "-m", message)
 
 
 def repo_state(project: Path) -> dict[str, object]:
@@ -60,7 +49,7 @@ def repo_state(project: Path) -> dict[str, object]:
 
 
 def tracked(project: Path) -> dict[str, bytes]:
-    return {name: (project / name).read_bytes() for name in git(project, "ls-files").splitlines()}
+    return {name: (project / name).read_bytes() for name in tracked_files(project)}
 
 
 def fresh_render(tmp_path: Path, framework: str, answers: dict[str, object]) -> dict[str, bytes]:
@@ -74,18 +63,6 @@ def fresh_render(tmp_path: Path, framework: str, answers: dict[str, object]) -> 
 
 def answers_of(project: Path) -> dict[str, object]:
     return yaml.safe_load((project / RECORD_FILE).read_text())["answers"]
-
-
-def edit(path: Path, change: Callable[[str], str]) -> None:
-    path.write_text(change(path.read_text()))
-
-
-@pytest.fixture
-def templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    copy = tmp_path / "templates"
-    shutil.copytree(TEMPLATES, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setenv("SCAFFOLD_TEMPLATES", str(copy))
-    return copy
 
 
 def base_file(templates: Path, name: str) -> Path:
@@ -350,119 +327,11 @@ def test_an_interrupt_midway_puts_everything_back(
     assert list(scratch.iterdir()) == []  # the scratch render is gone
 
 
-# 8
-def _not_git(project: Path) -> None:
-    shutil.rmtree(project / ".git")
-
-
-def _no_record(project: Path) -> None:
-    git(project, "rm", "--quiet", RECORD_FILE)
-    commit(project)
-
-
-def _bad_record(project: Path) -> None:
-    (project / RECORD_FILE).write_text("answers: [unclosed\n")
-    commit(project)
-
-
-def _modified(project: Path) -> None:
-    edit(project / "README.md", lambda t: t + "draft\n")
-
-
-def _untracked(project: Path) -> None:
-    (project / "scratch.txt").write_text("x\n")
-
-
-def _conflicting_branch(project: Path) -> None:
-    git(project, "switch", "--quiet", "-c", "other")
-    edit(project / "README.md", lambda t: "other\n" + t)
-    commit(project)
-    git(project, "switch", "--quiet", "main")
-    edit(project / "README.md", lambda t: "main\n" + t)
-    commit(project)
-
-
-def _merge_in_progress(project: Path) -> None:
-    _conflicting_branch(project)
-    git(project, "merge", "other", check=False)
-
-
-def _rebase_in_progress(project: Path) -> None:
-    _conflicting_branch(project)
-    git(project, "rebase", "other", check=False)
-
-
-def _detached(project: Path) -> None:
-    git(project, "switch", "--quiet", "--detach")
-
-
-def _on_template_branch(project: Path) -> None:
-    git(project, "switch", "--quiet", TEMPLATE_BRANCH)
-
-
 def _missing_template(project: Path) -> None:
     git(project, "branch", "--quiet", "-D", TEMPLATE_BRANCH)
 
 
-def _newer_version(project: Path) -> None:
-    edit(
-        project / RECORD_FILE,
-        lambda t: t.replace(
-            f"scaffold_version: {scaffold.__version__}", "scaffold_version: 99.0.0"
-        ),
-    )
-    commit(project)
-
-
-def _no_commits(project: Path) -> None:
-    shutil.rmtree(project / ".git")
-    git(project, "init", "--quiet")
-
-
-def _unrelated_template(project: Path) -> None:
-    _missing_template(project)
-    tree = git(project, "write-tree")
-    orphan = git(project, "commit-tree", tree, "-m", "unrelated")
-    git(project, "branch", TEMPLATE_BRANCH, orphan)
-
-
-REFUSALS = {
-    "not-a-git-repository": (_not_git, [], "is not a git repository"),
-    "no-record": (_no_record, [], "is not a scaffold project"),
-    "unreadable-record": (_bad_record, [], "is not valid YAML"),
-    "modified-file": (_modified, [], "has uncommitted changes (README.md)"),
-    "untracked-file": (_untracked, [], "has uncommitted changes (scratch.txt)"),
-    "merge-in-progress": (_merge_in_progress, [], "has a merge in progress"),
-    "rebase-in-progress": (_rebase_in_progress, [], "has a rebase in progress"),
-    "detached-head": (_detached, [], "is on a detached HEAD"),
-    "on-template-branch": (_on_template_branch, [], f"is on {TEMPLATE_BRANCH}"),
-    "no-commits": (_no_commits, [], "has no commits yet"),
-    "missing-template-branch": (_missing_template, [], "scaffold adopt"),
-    "unrelated-template-branch": (_unrelated_template, [], "shares no history"),
-    "newer-scaffold": (_newer_version, [], "newer than the installed"),
-    "invalid-answer": (lambda p: None, ["--data", "package=Not-Valid"], "package='Not-Valid'"),
-    "unknown-answer": (lambda p: None, ["--data", "colour=red"], "unknown answer 'colour'"),
-    "malformed-data": (lambda p: None, ["--data", "novalue"], "is not KEY=VALUE"),
-}
-
-
-@pytest.mark.parametrize("case", REFUSALS)
-def test_refusals_are_one_line_exit_2_and_change_nothing(
-    case: str, tmp_path: Path, templates: Path
-) -> None:
-    setup, args, expected = REFUSALS[case]
-    project = generate(tmp_path / "shop", FRAMEWORKS[0])
-    setup(project)
-    change_editorconfig(templates)  # there is something to update; the refusal must win
-    before = repo_state(project)
-    result = update(project, *args)
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("scaffold: error:"), result.output
-    assert expected in lines[0]
-    assert repo_state(project) == before
-
-
+# 8: the refusals are rows of tests/test_refusals.py
 def test_the_untracked_env_file_does_not_count_as_dirty(tmp_path: Path, templates: Path) -> None:
     project = generate(tmp_path / "shop", FRAMEWORKS[0])
     assert (project / ".env").is_file()
@@ -478,18 +347,7 @@ def test_update_from_a_subdirectory_updates_the_project(tmp_path: Path, template
     assert "[*.md]" in (project / ".editorconfig").read_text()
 
 
-# adopt
-def test_adopt_in_a_clone_points_at_the_remote_branch(tmp_path: Path, templates: Path) -> None:
-    origin = generate(tmp_path / "origin", FRAMEWORKS[0])
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "--quiet", str(origin), str(clone))
-    before = repo_state(clone)
-    result = run_cli("adopt", str(clone))
-    assert result.exit_code == 2
-    assert f"git branch {TEMPLATE_BRANCH} origin/{TEMPLATE_BRANCH}" in result.output
-    assert repo_state(clone) == before
-
-
+# adopt (its refusals are rows of tests/test_refusals.py)
 def test_adopt_recreates_the_branch_so_the_next_update_brings_only_new_changes(
     tmp_path: Path, templates: Path
 ) -> None:
