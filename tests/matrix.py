@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from scaffold import catalog
 from scaffold.questions import COMMON_QUESTIONS
-from tests.conftest import available_frameworks
+from tests.helpers import available_frameworks
 
 
 @dataclass(frozen=True)
