@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -15,7 +16,15 @@ from scaffold.errors import BadInput, OperationFailed, SystemRefused
 from scaffold.project import render_env_file
 from scaffold.questions import Answers, Question, resolve_answers
 from scaffold.render import render_project
-from scaffold.repository import NO_HOOKS, TEMPLATE_REF, git, git_out, identity_args
+from scaffold.repository import (
+    GIT_TIMEOUT,
+    NO_HOOKS,
+    TEMPLATE_REF,
+    git,
+    git_out,
+    git_reason,
+    identity_args,
+)
 
 
 @dataclass(frozen=True)
@@ -104,33 +113,127 @@ def create_project(
     return NewProject(dest, framework, answers, files)
 
 
-def init_repository(
-    cwd: Path,
-    files: Iterable[str],
-    answers: Mapping[str, Any],
-    message: str,
-    git_templates: bool = True,
-) -> None:
-    """Commit exactly `files` on the template branch and start main from the same commit.
+class StagedRepository:
+    """The git repository of a project being rendered: `git init` runs while the first files
+    render, and `git update-index --add` stages each file as soon as it is written, so git
+    works on the other core while Python renders. Then commit() makes the commit.
 
-    The same result as repository.init_repository, in cheaper git steps: `update-index --add`
-    stages exactly the listed paths and consults no ignore rule; `write-tree` and
-    `commit-tree` commit as the project's author and run no hook; one `update-ref` transaction
-    creates both branches (HEAD is main from `git init` on). Without `git_templates`, git
-    copies no sample hooks into .git; only the (empty) info/exclude users expect is made."""
-    init = ["init", "--quiet", "--initial-branch=main"]
-    git(cwd, *init, *([] if git_templates else ["--template="]))
-    if not git_templates:
-        (cwd / ".git" / "info").mkdir(exist_ok=True)
-        (cwd / ".git" / "info" / "exclude").write_text(
-            "# Ignore patterns for this clone only, one per line (see `git help gitignore`).\n",
-            encoding="utf-8",
+    Stages exactly the files it is told about: update-index consults no ignore rule (the same
+    guarantee as `add --force` with literal paths), and commit() refuses any other set.
+    """
+
+    def __init__(self, cwd: Path, answers: Mapping[str, Any], message: str, samples: bool):
+        self.cwd = cwd
+        self.answers = answers
+        self.message = message
+        self.samples = samples
+        self._pending: list[str] = []
+        self._staged: set[str] = set()
+        self._index: subprocess.Popen[bytes] | None = None
+        template = [] if samples else ["--template="]
+        self._init: subprocess.Popen[bytes] | None = self._start(
+            "init", "--quiet", "--initial-branch=main", *template
         )
-    git(cwd, "update-index", "--add", "-z", "--stdin", stdin="".join(f"{f}\0" for f in files))
-    tree = git(cwd, "write-tree").stdout.strip()
-    commit = git(cwd, *identity_args(answers), "commit-tree", tree, "-m", message).stdout.strip()
-    refs = f"create {TEMPLATE_REF} {commit}\ncreate refs/heads/main {commit}\n"
-    git(cwd, *NO_HOOKS, "update-ref", "-m", "scaffold new", "--stdin", stdin=refs)
+
+    def _start(self, *args: str, stdin: bool = False) -> subprocess.Popen[bytes]:
+        try:
+            return subprocess.Popen(
+                ["git", *args],
+                cwd=self.cwd,
+                env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError as error:
+            raise OperationFailed(
+                "git is not installed", "install git (apt-get install git) or pass --no-git"
+            ) from error
+
+    @staticmethod
+    def _finish(process: subprocess.Popen[bytes], verb: str) -> None:
+        try:
+            _, err = process.communicate(timeout=GIT_TIMEOUT)
+        except subprocess.TimeoutExpired as error:
+            raise OperationFailed(f"git {verb} timed out", "check the disk and rerun") from error
+        if process.returncode != 0:
+            done = subprocess.CompletedProcess(
+                process.args, process.returncode, "", err.decode("utf-8", "replace")
+            )
+            raise OperationFailed(
+                f"git {verb} failed: {git_reason(done)}", "see the git message above"
+            )
+
+    def _start_index(self) -> subprocess.Popen[bytes]:
+        if self._init is not None:
+            init, self._init = self._init, None
+            self._finish(init, "init")
+        if not self.samples:  # git copied nothing; make the one file users expect to edit
+            (self.cwd / ".git" / "info").mkdir(exist_ok=True)
+            (self.cwd / ".git" / "info" / "exclude").write_text(
+                "# Ignore patterns for this clone only, one per line (see `git help gitignore`).\n",
+                encoding="utf-8",
+            )
+        self._index = self._start("update-index", "--add", "-z", "--stdin", stdin=True)
+        return self._index
+
+    def stage(self, path: str) -> None:
+        """Stage path (relative, complete on disk) now, or as soon as `git init` is done."""
+        self._pending.append(path)
+        if self._index is None and self._init is not None and self._init.poll() is not None:
+            self._start_index()
+        if self._index is not None:
+            self._send(self._index)
+
+    def _send(self, index: subprocess.Popen[bytes]) -> None:
+        if self._pending and index.stdin is not None:
+            try:
+                index.stdin.write(b"".join(os.fsencode(name) + b"\0" for name in self._pending))
+                index.stdin.flush()
+            except BrokenPipeError:  # update-index stopped: _finish reports git's reason
+                pass
+            self._staged.update(self._pending)
+            self._pending.clear()
+
+    def commit(self, files: Iterable[str]) -> None:
+        """Commit exactly `files` on the template branch and start main from the same commit:
+        write-tree, commit-tree as the project's author (no hook, no auto-maintenance) and one
+        update-ref transaction for both branches, hooks off. HEAD is main from `git init` on."""
+        wanted = set(files)
+        self._pending += sorted(wanted - self._staged - set(self._pending))
+        index = self._index or self._start_index()
+        self._send(index)
+        self._finish(index, "update-index")  # closes its stdin: the list is complete
+        self._index = None
+        if self._staged != wanted:
+            raise OperationFailed("scaffold staged other files than it rendered", "report a bug")
+        tree = git(self.cwd, "write-tree").stdout.strip()
+        commit = git(
+            self.cwd, *identity_args(self.answers), "commit-tree", tree, "-m", self.message
+        ).stdout.strip()
+        refs = f"create {TEMPLATE_REF} {commit}\ncreate refs/heads/main {commit}\n"
+        git(self.cwd, *NO_HOOKS, "update-ref", "-m", "scaffold new", "--stdin", stdin=refs)
+
+    def abort(self) -> None:
+        """Stop the git still running (init or update-index), so the directory can go."""
+        for process in (self._init, self._index):
+            if process is None:
+                continue
+            if process.poll() is None:
+                process.kill()
+            try:
+                process.communicate()
+            except (OSError, ValueError):  # its pipes were already closed
+                process.wait()
+        self._init = self._index = None
+
+
+def init_repository(
+    cwd: Path, answers: Mapping[str, Any], message: str, samples: bool = True
+) -> StagedRepository:
+    """Start the project's repository in cwd (see StagedRepository); `samples=False` skips
+    git's sample hooks."""
+    return StagedRepository(cwd, answers, message, samples)
 
 
 def _write_project(
@@ -143,11 +246,15 @@ def _write_project(
     """Render, commit and write .env in a staging directory, then rename it into place; on any
     failure (a full disk, Ctrl-C) remove the staging directory, so nothing is left behind."""
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.scaffold-", dir=dest.parent))
+    repository = None
     try:
-        rendered = render_project(staging, framework, answers)
         if use_git:
             message = f"Render {framework.title} project with scaffold {__version__}"
-            init_repository(staging, rendered.tracked, answers, message, git_templates)
+            repository = init_repository(staging, answers, message, git_templates)
+        stage = repository.stage if repository is not None else None
+        rendered = render_project(staging, framework, answers, written_file=stage)
+        if repository is not None:
+            repository.commit(rendered.tracked)
         env_vars = catalog.template_data(framework, answers)["env_vars"]
         (staging / ".env").write_text(render_env_file(env_vars), encoding="utf-8")
         (staging / ".env").chmod(0o600)
@@ -156,6 +263,8 @@ def _write_project(
             dest.rmdir()  # an empty directory the user made for us; rename needs it gone
         os.rename(staging, dest)
     except BaseException:
+        if repository is not None:
+            repository.abort()
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return rendered.files

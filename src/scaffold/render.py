@@ -153,12 +153,17 @@ def _target_path(rel: Path, config: LayerConfig, data: Mapping[str, Any], layer:
 
 
 def render_layer(
-    layer_dir: Path, data: Mapping[str, Any], dest: Path, owners: dict[str, str] | None = None
+    layer_dir: Path,
+    data: Mapping[str, Any],
+    dest: Path,
+    owners: dict[str, str] | None = None,
+    written_file: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Render one layer into dest; return the relative paths written, sorted.
 
     `owners` maps files already written by earlier layers to their layer; writing one of them
-    again is a template bug, so it fails instead of overwriting.
+    again is a template bug, so it fails instead of overwriting. `written_file` is told each
+    relative path as soon as the file is complete (new stages it while the rest renders).
     """
     config = LayerConfig.read(layer_dir)
     layer = layer_dir.name
@@ -189,11 +194,17 @@ def render_layer(
         out.chmod(0o755 if executable else 0o644)  # fixed modes: same tree on any umask
         owners[target] = layer
         written.append(target)
+        if written_file is not None:
+            written_file(target)
     return sorted(written)
 
 
 def render_layers(
-    root: Path, layers: tuple[str, ...], data: Mapping[str, Any], dest: Path
+    root: Path,
+    layers: tuple[str, ...],
+    data: Mapping[str, Any],
+    dest: Path,
+    written_file: Callable[[str], None] | None = None,
 ) -> dict[str, str]:
     """Render layers in order into dest; return {relative path: layer that wrote it}."""
     owners: dict[str, str] = {}
@@ -204,7 +215,7 @@ def render_layers(
                 f"template layer {layer!r} is missing from {root}",
                 "reinstall scaffold or fix SCAFFOLD_TEMPLATES",
             )
-        render_layer(layer_dir, data, dest, owners)
+        render_layer(layer_dir, data, dest, owners, written_file)
     return owners
 
 
@@ -224,14 +235,18 @@ def render_project(
     framework: catalog.Framework,
     answers: dict[str, Any],
     record: Record | None = None,
+    written_file: Callable[[str], None] | None = None,
 ) -> RenderedProject:
     """Render every layer and the record into target (an existing empty directory).
 
     `record` replaces the default one (this scaffold's version), e.g. to compare with an older
-    render or to keep a user's record byte for byte."""
+    render or to keep a user's record byte for byte. `written_file` is told each file's path
+    (the record's last) as soon as it is complete."""
     layers = layer_names(framework.name)
     data = catalog.template_data(framework, answers)
-    owners = render_layers(templates_root(), layers, data, target)
+    owners = render_layers(templates_root(), layers, data, target, written_file)
     record = record or Record(__version__, framework.name, layers, answers)
     (target / RECORD_FILE).write_text(record.to_yaml(), encoding="utf-8")
+    if written_file is not None:
+        written_file(RECORD_FILE)
     return RenderedProject(record, tuple(sorted(owners)))
