@@ -11,7 +11,7 @@ import pytest
 
 from scaffold import catalog, render, template_compiler
 from scaffold.questions import resolve_answers
-from tests.conftest import REPO, TEMPLATES, available_frameworks
+from tests.helpers import REPO, TEMPLATES, available_frameworks
 
 REGENERATE = "templates changed: run `python -m scaffold.template_compiler`, commit the result"
 
@@ -51,15 +51,15 @@ def test_precompiled_functions_render_what_jinja_renders(framework: str) -> None
     fw = catalog.get(framework)
     functions = render._precompiled()[0]
     sources = [
-        text
+        (where, text)
         for where, text in template_compiler._sources(TEMPLATES)
         if where.split("/", 1)[0] in ("base", framework, "deploy")
     ]
     assert sources
-    for given, text in itertools.product(answer_variants(fw), sources):
+    for given, (where, text) in itertools.product(answer_variants(fw), sources):
+        assert text in functions, f"{where}: {REGENERATE}"
         data = catalog.template_data(fw, resolve_answers(fw.questions, given))
-        function = functions[text]
-        assert function(data) == jinja_render(text, data), (given, text[:80])
+        assert functions[text](data) == jinja_render(text, data), (where, given)
 
 
 @pytest.mark.parametrize(

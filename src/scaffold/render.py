@@ -118,13 +118,15 @@ def _render_string(text: str, data: Mapping[str, Any], where: str) -> str:
         ) from error
 
 
-def _source_files(config: LayerConfig) -> Iterator[Path]:
+def _source_files(config: LayerConfig) -> Iterator[tuple[Path, set[str]]]:
+    """Each file to render, relative to the layer's root, with every name in its folder."""
     for dirpath, dirnames, filenames in os.walk(config.root):
         rel_dir = Path(dirpath).relative_to(config.root)
+        names = {*dirnames, *filenames}
         dirnames[:] = sorted(d for d in dirnames if not _excluded(rel_dir / d, config.exclude))
         for name in sorted(filenames):
             if not _excluded(rel_dir / name, config.exclude):
-                yield rel_dir / name
+                yield rel_dir / name, names
 
 
 def _excluded(rel: Path, patterns: tuple[str, ...]) -> bool:
@@ -152,6 +154,17 @@ def _target_path(rel: Path, config: LayerConfig, data: Mapping[str, Any], layer:
     return "/".join(parts)
 
 
+def _write(path: Path, content: bytes, mode: int) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(descriptor, view) :]
+        os.fchmod(descriptor, mode)
+    finally:
+        os.close(descriptor)
+
+
 def render_layer(
     layer_dir: Path,
     data: Mapping[str, Any],
@@ -169,10 +182,11 @@ def render_layer(
     layer = layer_dir.name
     owners = {} if owners is None else owners
     written = []
-    for rel in _source_files(config):
+    folders: set[Path] = set()
+    for rel, siblings in _source_files(config):
         source = config.root / rel
         is_template = rel.name.endswith(config.suffix)
-        if not is_template and source.with_name(rel.name + config.suffix).exists():
+        if not is_template and rel.name + config.suffix in siblings:
             continue  # Copier prefers the templated sibling
         target = _target_path(rel, config, data, layer)
         if target is None:
@@ -188,10 +202,12 @@ def render_layer(
         else:
             content = source.read_bytes()
         out = dest / target
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(content)
-        executable = source.stat().st_mode & stat.S_IXUSR
-        out.chmod(0o755 if executable else 0o644)  # fixed modes: same tree on any umask
+        if out.parent not in folders:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(out.parent)
+        # Fixed modes, set on the open file: the same tree on any umask.
+        mode = 0o755 if os.stat(source).st_mode & stat.S_IXUSR else 0o644
+        _write(out, content, mode)
         owners[target] = layer
         written.append(target)
         if written_file is not None:

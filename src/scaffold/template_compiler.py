@@ -16,9 +16,9 @@ the renderer's settings (no autoescape, StrictUndefined, sandboxed attribute acc
   `recursive`), top-level `set`;
 - names, constants, tuples, lists, dicts, `.attr` and `[key]` on mappings, `==` `!=` `<` `<=`
   `>` `>=` `in` `not in`, `and` `or` `not`, `x if c else y`, `+`, `~`;
-- the filters `replace(old, new)`, `list`, `map(attribute=...)`, `selectattr(name)`, and
-  `tojson`/`e` as the outermost filter of an output (their Markup must not meet other
-  operations, where Markup changes what `+` or `replace` do).
+- the filters `replace(old, new)`, `join(separator)`, `list`, `map(attribute=...)`,
+  `selectattr(name)`, and `tojson`/`e` as the outermost filter of an output (their Markup
+  must not meet other operations, where Markup changes what `+` or `replace` do).
 
 A template that uses anything else is not translated (the generator says which and why), and
 at render time every translated function that raises hands the template to Jinja, which then
@@ -169,6 +169,9 @@ def _filter(node: Any, scope: str, where: str) -> str:
     if shape in (("tojson", 0, ()), ("e", 0, ()), ("escape", 0, ())) and where == "output":
         helper = "_tojson" if node.name == "tojson" else "_escape"
         return f"{helper}({_expr(node.node, scope)})"
+    if shape[0] == "join" and shape[1] <= 1 and not kwargs:
+        separator = _expr(node.args[0], scope) if node.args else "''"
+        return f"str({separator}).join(map(str, {_expr(node.node, scope, 'iter')}))"
     if shape == ("list", 0, ()):
         return f"list({_expr(node.node, scope, 'iter')})"
     if shape == ("map", 0, ("attribute",)) and where == "iter":
