@@ -89,9 +89,9 @@ def test_fastapi_idioms_are_present(tmp_path: Path) -> None:
     package = project / "catalogue"
     main = (package / "main.py").read_text()
     assert "lifespan=lifespan" in main and "@asynccontextmanager" in main
-    assert main.count("app.include_router(") == 3
+    assert main.count("app.include_router(") == 4
     assert "app.add_middleware(OneHopProxyHeaders)" in main
-    for area in ("health", "home", "items"):
+    for area in ("docs", "health", "home", "items"):
         assert "router = APIRouter(" in (package / "routers" / f"{area}.py").read_text()
     items = (package / "routers" / "items.py").read_text()
     assert "response_model=Item" in items and "status.HTTP_201_CREATED" in items
