@@ -7,11 +7,12 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.helpers import free_port
 
 
 def _bin(name: str) -> str:
@@ -19,12 +20,6 @@ def _bin(name: str) -> str:
     if not found[-1]:
         raise RuntimeError(f"PostgreSQL's {name} is missing: apt-get install postgresql")
     return found[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -38,7 +33,7 @@ def postgres_url() -> Iterator[str]:
         user = pwd.getpwnam("postgres")
         os.chown(directory, user.pw_uid, user.pw_gid)
         run_as = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         [*run_as, _bin("initdb"), "-D", str(data), "--auth=trust", "-U", "postgres"],
         check=True,

@@ -25,7 +25,7 @@ import yaml
 from scaffold.check import STAGES, preflight, run_check
 from scaffold.errors import BadInput, OperationFailed
 from scaffold.nginx_site import LocalSite, localize_site, make_self_signed, write_prefix
-from tests.conftest import available_frameworks, generate
+from tests.helpers import available_frameworks, generate
 
 CHECK_TIMEOUT = 900
 needs_nginx = pytest.mark.skipif(preflight.find_nginx() is None, reason="nginx is not installed")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import available_frameworks, generate
+from tests.helpers import available_frameworks, generate
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("mount") is None or shutil.which("setpriv") is None,

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from scaffold import __version__, catalog
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 
 def test_version() -> None:

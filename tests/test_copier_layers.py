@@ -15,7 +15,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from scaffold import catalog
 from scaffold.questions import COMMON_QUESTIONS, check_project_name, check_text, resolve_answers
 from scaffold.render import render_layer
-from tests.conftest import TEMPLATES, available_frameworks, tree_snapshot
+from tests.helpers import TEMPLATES, available_frameworks, tree_snapshot
 
 LAYERS = ("base", *available_frameworks(), "deploy")
 # Answers whose check includes the free-text rule: they are printed between double quotes.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import generate
+from tests.helpers import generate
 
 
 def answers(project: Path) -> dict[str, object]:

@@ -21,11 +21,10 @@ from pathlib import Path
 import pytest
 
 from scaffold import catalog
-from scaffold.http_probe import free_port
 from scaffold.nginx_site import LocalSite, make_self_signed, write_prefix
 from scaffold.questions import resolve_answers
 from scaffold.render import render_layer, templates_root
-from tests.conftest import available_frameworks, generate
+from tests.helpers import available_frameworks, free_port, generate
 
 TOOL_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin"])
 NGINX = shutil.which("nginx", path=TOOL_PATH)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from scaffold import catalog
-from tests.conftest import generate, make_venv, run_cli, tree_snapshot
+from tests.helpers import generate, make_venv, run_cli, tree_snapshot
 from tests.postgres import postgres_url
 
 DJANGO = catalog.get("django")

@@ -10,7 +10,7 @@ import pytest
 from scaffold import catalog
 from scaffold.questions import resolve_answers
 from scaffold.render import render_layer
-from tests.conftest import TEMPLATES, generate, make_venv, run_cli, tree_snapshot
+from tests.helpers import TEMPLATES, generate, make_venv, run_cli, tree_snapshot
 
 INTERFACES = ("wsgi", "asgi")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from scaffold import catalog
-from tests.conftest import generate, make_venv, tree_snapshot
+from tests.helpers import generate, make_venv, tree_snapshot
 
 AWKWARD_NAME = "Bob's Shop & Co"
 

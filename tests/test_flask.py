@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import generate, make_venv
+from tests.helpers import generate, make_venv
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATES, generate
+from tests.helpers import TEMPLATES, generate
 
 SCAFFOLD = f"{sys.executable} -m scaffold"
 

@@ -13,7 +13,7 @@ import pytest
 from scaffold import catalog
 from scaffold.questions import resolve_answers
 from scaffold.render import render_layer
-from tests.conftest import TEMPLATES, available_frameworks
+from tests.helpers import TEMPLATES, available_frameworks
 
 # The tables every framework shares: [build-system], [tool.pytest.ini_options],
 # [tool.coverage.*] and [tool.ruff] with its sub-tables.

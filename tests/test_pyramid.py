@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from scaffold import catalog
-from scaffold.http_probe import free_port
-from tests.conftest import generate, make_venv, run_cli, tree_snapshot
+from tests.helpers import free_port, generate, make_venv, run_cli, tree_snapshot
 
 LANGUAGES = catalog.get("pyramid").options[0].choices
 # The layout, the home page and the 404 page, in each engine's own syntax and extension.

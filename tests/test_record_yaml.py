@@ -12,7 +12,7 @@ import yaml
 from scaffold import catalog
 from scaffold.project import Record, simple_yaml
 from scaffold.questions import resolve_answers
-from tests.conftest import available_frameworks
+from tests.helpers import available_frameworks
 
 AWKWARD = [
     "",

@@ -11,7 +11,7 @@ from scaffold import catalog
 from scaffold.errors import OperationFailed
 from scaffold.questions import resolve_answers
 from scaffold.render import render_layer, render_layers, render_project, templates_root
-from tests.conftest import TEMPLATES, available_frameworks, tree_snapshot
+from tests.helpers import TEMPLATES, available_frameworks, tree_snapshot
 
 
 def default_data(framework: str, **given: str) -> dict:
