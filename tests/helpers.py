@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from scaffold import catalog
@@ -33,6 +34,8 @@ __all__ = [
     "free_port",  # the check's own: a test that serves on a port picks it the same way
     "generate",
     "git",
+    "interrupt_ignored",
+    "judge_signal_outcome",
     "make_venv",
     "run",
     "run_cli",
@@ -195,6 +198,57 @@ def signal_when(
             proc.kill()
             proc.communicate()
     return proc.returncode, err, running
+
+
+# A known src bug any signal test may meet, at any moment (issue 15's note).
+INTERRUPT_IGNORED = (
+    "SIGTERM's KeyboardInterrupt raised where Python ignores exceptions (a finalizer such as "
+    "Popen.__del__, or threading._shutdown at exit): 'Exception ignored ... Traceback' on "
+    "stderr, and the command carries on to exit 0"
+)
+
+
+def interrupt_ignored(code: int, err: str) -> bool:
+    return code == 0 and "Exception ignored in" in err and "KeyboardInterrupt" in err
+
+
+def judge_signal_outcome(
+    code: int,
+    err: str,
+    path: str,
+    *,
+    expected: str,
+    may_meet: Sequence[str],
+    known: Mapping[str, str],
+    story: str,
+    neither: str,
+    found: Sequence[str] = (),
+) -> None:
+    """Judge a run signalled at a milestone. path is "untouched" (it must have exited 130 with
+    one line), "done" (0, or -SIGTERM at shutdown) or "neither"; expected is the path the
+    milestone must give, or "either". Known src bugs (found by the caller; claims-interrupted
+    for done with 130; neither, the caller's name for a state that is neither; and
+    INTERRUPT_IGNORED, anywhere) become an xfail naming them when the milestone may meet them."""
+    bugs = list(found)
+    if "Traceback" in err:
+        assert interrupt_ignored(code, err), story
+        bugs.append("interrupt-ignored")
+    if path == "untouched":
+        assert code == 130, story
+        assert len(err.strip().splitlines()) == 1 and "interrupted" in err, story
+    elif path == "done" and code == 130:
+        bugs.append("claims-interrupted")
+    elif path == "done":  # -SIGTERM: it came at interpreter shutdown, when handlers are gone
+        assert code in (0, -signal.SIGTERM), story
+    else:
+        assert code == 130, story
+        bugs.append(neither)
+    assert set(bugs) <= {*may_meet, "interrupt-ignored"}, f"unexpected {bugs}; {story}"
+    excused = path == "neither" or "interrupt-ignored" in bugs
+    assert expected in ("either", path) or excused, f"must give {expected}; {story}"
+    if bugs:
+        reasons = {**known, "interrupt-ignored": INTERRUPT_IGNORED}
+        pytest.xfail("known src bug: " + "; ".join(reasons[bug] for bug in bugs))
 
 
 def make_venv(project: Path) -> Path:
