@@ -137,6 +137,37 @@ def test_check_deploy_is_clean_and_refuses_a_development_key(django_project) -> 
         assert "DJANGO_SECRET_KEY is missing or a development key" in result.stderr
 
 
+@pytest.mark.slow
+def test_healthz_fails_until_migrations_are_applied_in_the_state_directory(
+    django_project, tmp_path: Path
+) -> None:
+    """A deploy that skipped migrate is caught by /healthz (503, not a 200 over broken pages),
+    and under systemd the SQLite file is created in $STATE_DIRECTORY, the one writable place."""
+    project, python, env = django_project
+    if "DATABASE_URL" in env:
+        pytest.skip("SQLite case: a fresh state directory is a fresh database")
+    state = tmp_path / "state"
+    state.mkdir()
+    production = {
+        **env,
+        "DJANGO_SETTINGS_MODULE": "shop.settings.production",
+        "STATE_DIRECTORY": str(state),
+    }
+    probe = (
+        "from django.test import Client; "
+        "response = Client().get('/healthz'); "
+        "print(response.status_code, response.content.decode())"
+    )
+    before = run(python, "manage.py", "shell", "-c", probe, cwd=project, env=production)
+    assert before.stdout.splitlines()[-1].startswith("503 "), before.stdout + before.stderr
+    assert "unapplied" in before.stdout
+    migrate = run(python, "manage.py", "migrate", "--noinput", cwd=project, env=production)
+    assert migrate.returncode == 0, migrate.stderr
+    assert (state / "db.sqlite3").is_file()
+    after = run(python, "manage.py", "shell", "-c", probe, cwd=project, env=production)
+    assert after.stdout.splitlines()[-1].startswith("200 "), after.stdout + after.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

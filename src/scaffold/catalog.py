@@ -151,7 +151,8 @@ FRAMEWORKS: tuple[Framework, ...] = (
             EnvVar(
                 "DATABASE_URL",
                 "sqlite:///db.sqlite3",
-                "database URL; sqlite paths are relative to the project root",
+                "database URL; a relative sqlite path starts in $STATE_DIRECTORY under systemd "
+                "(/var/lib/{package}), else in the project root",
                 example_when=(("database", "postgresql", "postgres:///{package}"),),
             ),
             EnvVar("DJANGO_LOG_LEVEL", "INFO", "logging level of the stdout log"),
