@@ -12,8 +12,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.helpers import SCAFFOLD, fingerprint, run
 from tests.test_refusals import REFUSALS, settle_index
 
@@ -40,11 +38,6 @@ def test_the_entry_point_refuses_in_one_line_on_stderr(tmp_path: Path) -> None:
     assert fingerprint(tmp_path) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug (issue 15's note): a non-UTF-8 byte in an answer reaches the renderer and "
-    "ends in a UnicodeEncodeError traceback, exit 1",
-)
 def test_an_argument_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     """argv bytes that decode to no text (only a real process can be given them)."""
     args = [*SCAFFOLD, "new", f"{tmp_path}/dest", "-f", "flask", "--defaults"]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from scaffold import __version__
+from scaffold import __version__, interrupts
 from scaffold.errors import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
@@ -48,10 +47,6 @@ class ScaffoldGroup(click.Group):
         sys.exit(result if isinstance(result, int) else 0)
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def _is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
@@ -75,7 +70,7 @@ def _prompt(question: Any, default: Any) -> Any:
 @click.version_option(__version__, prog_name="scaffold")
 def main() -> None:
     """Recommend a Python web framework and generate a production-ready project."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    interrupts.install()
 
 
 @main.command("list")

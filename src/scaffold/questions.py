@@ -101,6 +101,13 @@ class Question:
                 f"{self.name} must be text, got {type(raw).__name__}",
                 f"quote the value of {self.name}",
             )
+        try:
+            raw.encode("utf-8")
+        except UnicodeEncodeError:  # argv bytes that decode to no text (surrogate escapes)
+            raise BadInput(
+                f"{self.name} is not valid UTF-8 text",
+                f"pass {self.name} as UTF-8 (check the terminal's or the script's encoding)",
+            ) from None
         value = raw.strip()
         if self.type == "choice" and value not in self.choices:
             raise BadInput(

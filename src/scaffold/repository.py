@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from scaffold import interrupts
 from scaffold.errors import OperationFailed
 
 TEMPLATE_BRANCH = "scaffold/template"
@@ -33,16 +34,18 @@ def git(
     """Run git in cwd; a failure (with check) is one OperationFailed naming git's reason."""
     full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
     try:
-        result = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            env=full_env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
+        with interrupts.held():  # a git step runs to its end; see interrupts.py
+            result = subprocess.run(
+                ["git", *args],
+                cwd=cwd,
+                env=full_env,
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=GIT_TIMEOUT,
+                check=False,
+                start_new_session=True,
+            )
     except FileNotFoundError as error:
         if not cwd.is_dir():
             raise

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffold import catalog
+from scaffold import catalog, interrupts
 from scaffold.errors import BadInput, OperationFailed, SystemRefused
 from scaffold.migrations import MIGRATIONS, Migration
 from scaffold.project import (
@@ -88,6 +88,7 @@ class UpdateResult:
     conflicts: list[str] = field(default_factory=list)
     template_commit: str | None = None
     diff: str = ""
+    interrupted: bool = False  # an interrupt arrived during the merge, which completed
 
     def as_dict(self) -> dict[str, Any]:
         body = {key: getattr(self, key) for key in self.__dataclass_fields__}
@@ -197,44 +198,67 @@ def merge_template(
     answers: dict[str, Any],
     result: UpdateResult,
 ) -> None:
-    """Move the template branch to commit and merge it; on failure put everything back."""
+    """Move the template branch to commit and merge it; on failure put everything back.
+
+    The ref move and the merge run to their end as one step: an interrupt that arrives
+    meanwhile is raised after it, so the project is either merged or as before, never half."""
     created = template_ref != TEMPLATE_REF  # a clone's first update creates the local branch
     moved = commit != old_tip or created
+    completed = False
     try:
-        if moved:
-            git(
-                state.path,
-                "update-ref",
-                "-m",
-                "scaffold update",
-                TEMPLATE_REF,
-                commit,
-                "" if created else old_tip,
-            )
-        title = f"Merge {TEMPLATE_BRANCH} ({version_span(result)})"
-        merge = git(
-            state.path,
-            *NO_HOOKS,
-            *identity_args(answers),
-            "merge",
-            "--no-ff",
-            "--no-edit",
-            "-m",
-            title,
-            TEMPLATE_BRANCH,
-            check=False,
-        )
-        unmerged = git(state.path, "diff", "--name-only", "-z", "--diff-filter=U").stdout
-        result.conflicts = sorted(filter(None, unmerged.split("\0")))
-        if merge.returncode != 0 and not result.conflicts:
-            raise OperationFailed(
-                f"git merge failed: {git_reason(merge)}",
-                "your branch is unchanged; fix the cause and rerun",
-            )
-    except BaseException:
-        _restore(state, commit, old_tip, moved, created)
-        raise
+        with interrupts.held():
+            try:
+                _move_and_merge(state, created, moved, old_tip, commit, answers, result)
+                completed = True
+            except BaseException:
+                _restore(state, commit, old_tip, moved, created)
+                raise
+    except KeyboardInterrupt:
+        if not completed:
+            raise
+        result.interrupted = True  # the merge had completed: it is kept, and reported
     result.status = "conflicts" if result.conflicts else "merged"
+
+
+def _move_and_merge(
+    state: ProjectState,
+    created: bool,
+    moved: bool,
+    old_tip: str,
+    commit: str,
+    answers: dict[str, Any],
+    result: UpdateResult,
+) -> None:
+    if moved:
+        git(
+            state.path,
+            "update-ref",
+            "-m",
+            "scaffold update",
+            TEMPLATE_REF,
+            commit,
+            "" if created else old_tip,
+        )
+    title = f"Merge {TEMPLATE_BRANCH} ({version_span(result)})"
+    merge = git(
+        state.path,
+        *NO_HOOKS,
+        *identity_args(answers),
+        "merge",
+        "--no-ff",
+        "--no-edit",
+        "-m",
+        title,
+        TEMPLATE_BRANCH,
+        check=False,
+    )
+    unmerged = git(state.path, "diff", "--name-only", "-z", "--diff-filter=U").stdout
+    result.conflicts = sorted(filter(None, unmerged.split("\0")))
+    if merge.returncode != 0 and not result.conflicts:
+        raise OperationFailed(
+            f"git merge failed: {git_reason(merge)}",
+            "your branch is unchanged; fix the cause and rerun",
+        )
 
 
 def _restore(state: ProjectState, commit: str, old_tip: str, moved: bool, created: bool) -> None:
@@ -295,6 +319,8 @@ def report_lines(result: UpdateResult) -> list[str]:
             "Next: resolve the markers, then `git add` them and `git commit`; "
             "or back out with `git merge --abort`"
         )
+    if result.interrupted:
+        lines.append("Note: interrupted while merging; the merge had completed and is kept")
     if ".env.example" in result.updated + result.added:
         lines.append("Note: .env.example changed; copy any new variables into your .env")
     return lines
