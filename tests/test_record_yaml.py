@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from scaffold import catalog
-from scaffold.project import Record, simple_yaml
+from scaffold.project import Record, simple_yaml, simple_yaml_load
 from scaffold.questions import resolve_answers
 from tests.helpers import available_frameworks
 
@@ -149,3 +149,40 @@ def test_random_plain_looking_values_match_yaml() -> None:
         taken += simple_yaml(body) is not None
         agrees(body)
     assert taken > 300
+
+
+def test_what_simple_yaml_writes_reads_back_without_yaml() -> None:
+    rng = random.Random(17)
+    for _ in range(2000):
+        value: Any = "".join(rng.choice("aZy_09 .,@/+()'&-") for _ in range(rng.randint(1, 30)))
+        if rng.random() < 0.2:
+            value = rng.choice([True, False, 0, -3, 12345, "3.11", "0.1.0"])
+        body = {"v": "0.1.0", "layers": ["base", value], "answers": {"k": value, "d": False}}
+        text = simple_yaml(body)
+        if text is not None:
+            assert simple_yaml_load(text) == body
+
+
+@pytest.mark.parametrize("value", AWKWARD)
+def test_reading_takes_yaml_s_answer_or_none(value: str) -> None:
+    """Whatever the text, the fast reader returns what yaml reads, or declines."""
+    for text in (
+        f"key: {value}\n",
+        f"key:\n- {value}\n",
+        f"key:\n  name: {value}\n",
+        f"{value}: x\n",
+        f"key:\n{value}\n",
+        f"key: x\n{value}\n",
+        f"a: {value}\nb:\n- x\n- {value}\nc:\n  d: {value}\n",
+    ):
+        ours = simple_yaml_load(text)
+        if ours is not None:
+            assert ours == yaml.safe_load(text), text
+
+
+def test_records_read_back_as_written(tmp_path) -> None:
+    for name in available_frameworks():
+        fw = catalog.get(name)
+        record = Record("0.1.0", name, ("base", name, "deploy"), resolve_answers(fw.questions, {}))
+        (tmp_path / ".scaffold.yml").write_text(record.to_yaml(), encoding="utf-8")
+        assert Record.read(tmp_path) == record

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # migrations are imported where used: `new` needs none of the
     from scaffold.migrations import Migration
 
 RECORD_FILE = ".scaffold.yml"
+RECORD_HEADER = "# Written by scaffold; `scaffold update` reads it. Change answers with --data.\n"
 DISTRIBUTION = "scaffold-web"  # the PyPI name; `scaffold` there is an unrelated project
 IN_PROGRESS = {
     "MERGE_HEAD": "a merge",
@@ -28,6 +29,13 @@ IN_PROGRESS = {
     "CHERRY_PICK_HEAD": "a cherry-pick",
     "REVERT_HEAD": "a revert",
 }
+
+
+def _not_yaml(path: Path, error: Exception) -> BadInput:
+    return BadInput(
+        f"{path} is not valid YAML ({type(error).__name__})",
+        f"restore it with `git checkout -- {RECORD_FILE}`",
+    )
 
 
 @dataclass(frozen=True)
@@ -46,18 +54,15 @@ class Record:
             "layers": list(self.layers),
             "answers": dict(self.answers),
         }
-        header = "# Written by scaffold; `scaffold update` reads it. Change answers with --data.\n"
         text = simple_yaml(body)
         if text is None:
             import yaml
 
             text = yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
-        return header + text
+        return RECORD_HEADER + text
 
     @classmethod
     def read(cls, project: Path) -> Record:
-        import yaml
-
         path = project / RECORD_FILE
         if not path.is_file():
             raise BadInput(
@@ -65,12 +70,19 @@ class Record:
                 "run it inside a project made by `scaffold new`",
             )
         try:
-            body = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as error:
-            raise BadInput(
-                f"{path} is not valid YAML ({type(error).__name__})",
-                f"restore it with `git checkout -- {RECORD_FILE}`",
-            ) from error
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise _not_yaml(path, error) from error
+        # What to_yaml wrote needs no yaml to read back; hand edits, comments or quoting do.
+        plain = text.startswith(RECORD_HEADER)
+        body = simple_yaml_load(text.removeprefix(RECORD_HEADER)) if plain else None
+        if body is None:
+            import yaml
+
+            try:
+                body = yaml.safe_load(text)
+            except yaml.YAMLError as error:
+                raise _not_yaml(path, error) from error
         if (
             not isinstance(body, dict)
             or not isinstance(body.get("answers"), dict)
@@ -93,6 +105,7 @@ class Record:
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.,@/+()'&-]*(?: [A-Za-z0-9_.,@/+()'&-]+)*")
 _VERSION = re.compile(r"[0-9]+(?:\.[0-9]+){2,}")  # 0.1.0: no int, float or date reads it
 _NUMBERS = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # 3.11: a float unquoted, so YAML quotes it
+_INTEGER = re.compile(r"-?[0-9]+")
 # YAML 1.1 words that read as booleans or null (PyYAML's resolver), in any capitalisation.
 _RESERVED = {"yes", "no", "true", "false", "on", "off", "null", "y", "n"}
 
@@ -148,6 +161,48 @@ def simple_yaml(body: Mapping[str, Any]) -> str | None:
                 return None
             lines.append(f"{key}: {text}")
     return "".join(f"{line}\n" for line in lines)
+
+
+def _plain_value(text: str) -> Any:
+    """A scalar as simple_yaml writes it, read back (simple_yaml_load checks the round trip)."""
+    if text in ("true", "false"):
+        return text == "true"
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    if len(text) > 2 and text[0] == text[-1] == "'":
+        return text[1:-1]
+    return text
+
+
+def simple_yaml_load(text: str) -> dict[str, Any] | None:
+    """The mapping simple_yaml wrote as text, or None for any text it would not have written
+    (then the caller asks yaml). The result is returned only if simple_yaml gives back exactly
+    this text, and simple_yaml only writes what yaml.safe_load reads as that same mapping."""
+    body: dict[str, Any] = {}
+    last: str | None = None  # the key of the latest `key:` line, whose items follow
+    for line in text.splitlines():
+        items = body.get(last) if last is not None else None
+        if last is not None and line.startswith("- "):
+            items = body[last] = [] if items is None else items
+            if not isinstance(items, list):
+                return None
+            items.append(_plain_value(line[2:]))
+        elif last is not None and line.startswith("  ") and ": " in line:
+            items = body[last] = {} if items is None else items
+            if not isinstance(items, dict):
+                return None
+            key, _, value = line[2:].partition(": ")
+            items[key] = _plain_value(value)
+        elif line.endswith(":") and " " not in line:
+            last = line[:-1]
+            body[last] = None
+        elif ": " in line and not line.startswith((" ", "-")):
+            key, _, value = line.partition(": ")
+            body[key] = _plain_value(value)
+            last = None
+        else:
+            return None
+    return body if simple_yaml(body) == text else None
 
 
 def _token() -> str:
@@ -220,12 +275,14 @@ def inspect_project(project: Path, command: str = "update") -> ProjectState:
     path = Path(os.path.abspath(project))
     if not path.is_dir():
         raise BadInput(f"{path} is not a directory", "pass the project's directory")
-    listed = git_out(
-        path,
-        "rev-parse",
-        "--show-toplevel",
-        *[arg for name in IN_PROGRESS for arg in ("--git-path", name)],
-    )
+    where = ("--show-toplevel", *[arg for name in IN_PROGRESS for arg in ("--git-path", name)])
+    # One git call for the usual case: the top, the markers, HEAD's commit and its branch. An
+    # unborn or detached HEAD fails it or names no branch; the steps below then say which.
+    quick = git_out(path, "rev-parse", *where, "HEAD", "--symbolic-full-name", "HEAD")
+    lines = (quick or "").splitlines()
+    known = len(lines) == 1 + len(IN_PROGRESS) + 2 and lines[-1].startswith("refs/heads/")
+    head_commit, head_ref = lines[-2:] if known else ("", "")
+    listed = "\n".join(lines[:-2]) if known else git_out(path, "rev-parse", *where)
     if listed is None:
         raise BadInput(
             f"{path} is not a git repository",
@@ -246,12 +303,12 @@ def inspect_project(project: Path, command: str = "update") -> ProjectState:
                 f"scaffold {command} needs the project to be its own repository",
             )
         path = Path(top)
-    ref = git_out(path, "symbolic-ref", "--quiet", "HEAD")
+    ref = head_ref if known else git_out(path, "symbolic-ref", "--quiet", "HEAD")
     if ref is None:
         raise BadInput(
             f"{path} is on a detached HEAD", "check out your branch first, e.g. git switch main"
         )
-    head = git_out(path, "rev-parse", "--verify", "--quiet", "HEAD")
+    head = head_commit if known else git_out(path, "rev-parse", "--verify", "--quiet", "HEAD")
     if head is None:
         raise BadInput(f"{path} has no commits yet", "commit the project first")
     if ref == TEMPLATE_REF:
