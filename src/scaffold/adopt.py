@@ -7,11 +7,10 @@ merged, so the next `scaffold update` brings only template changes made after it
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffold import catalog
+from scaffold import catalog, interrupts
 from scaffold.errors import BadInput, OperationFailed, SystemRefused
 from scaffold.project import (
     RECORD_FILE,
@@ -64,8 +63,7 @@ def _adopt(project: Path) -> AdoptResult:
     answers = resolve_project_answers(state.record, {}, installed)
     # The user's own record goes on the branch byte for byte, so it is a clean merge base.
     record_text = (state.path / RECORD_FILE).read_text(encoding="utf-8")
-    with tempfile.TemporaryDirectory(prefix="scaffold-adopt-") as scratch:
-        root = Path(scratch)
+    with interrupts.scratch_directory("scaffold-adopt-") as root:
         rendered = render_project(root, framework, answers)
         (root / RECORD_FILE).write_text(record_text, encoding="utf-8")
         tree_id = tree_of(state.path, root, rendered.tracked)

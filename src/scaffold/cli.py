@@ -44,6 +44,8 @@ class ScaffoldGroup(click.Group):
             _fail(OperationFailed(error.format_message()))
         except OSError as error:  # a flow that did not name its operation; still one line
             _fail(SystemRefused.from_os_error(error, "finish"))
+        finally:
+            interrupts.release()
         sys.exit(result if isinstance(result, int) else 0)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -138,8 +137,8 @@ def stage_exactly(repo: Path, root: Path, files: Iterable[str], index: Path | No
 def tree_of(repo: Path, root: Path, files: Iterable[str]) -> str:
     """Store root's `files` in repo's object database; return the tree id. Touches no index,
     no work tree and no ref of the repository."""
-    with tempfile.TemporaryDirectory(prefix="scaffold-index-") as scratch:
-        index = Path(scratch) / "index"
+    with interrupts.scratch_directory("scaffold-index-") as scratch:
+        index = scratch / "index"
         stage_exactly(repo, root, files, index)
         return git(repo, "write-tree", env={"GIT_INDEX_FILE": str(index)}).stdout.strip()
 

@@ -7,7 +7,6 @@ without the template's history. Nothing on the user's branch moves until the fin
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,8 +137,7 @@ def _update(
     answers = resolve_project_answers(state.record, overrides, installed, migrations)
     layers = layer_names(framework.name)
     old_version = _recorded_version(state.path, tip, state.record.scaffold_version)
-    with tempfile.TemporaryDirectory(prefix="scaffold-update-") as scratch:
-        root = Path(scratch)
+    with interrupts.scratch_directory("scaffold-update-") as root:
         # A release that changes no rendered file is not an update: compare with the old version.
         old_record = Record(old_version, framework.name, layers, answers)
         rendered = render_project(root, framework, answers, old_record)
