@@ -3,7 +3,7 @@ the preconditions every flow checks, and its answers resolved against the instal
 
 from __future__ import annotations
 
-import base64
+import binascii
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -205,10 +205,14 @@ def simple_yaml_load(text: str) -> dict[str, Any] | None:
     return body if simple_yaml(body) == text else None
 
 
+_URL_SAFE = str.maketrans("+/", "-_")
+
+
 def _token() -> str:
-    """secrets.token_urlsafe(48) without importing secrets (and, through hmac, OpenSSL): 48
-    bytes from os.urandom, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(os.urandom(48)).rstrip(b"=").decode("ascii")
+    """secrets.token_urlsafe(48) without importing secrets (and, through hmac, OpenSSL) or
+    base64: 48 bytes from os.urandom in URL-safe base64 (64 characters, no padding)."""
+    encoded = binascii.b2a_base64(os.urandom(48), newline=False).decode("ascii")
+    return encoded.rstrip("=").translate(_URL_SAFE)
 
 
 def render_env_file(env_vars: list[dict[str, Any]]) -> str:
