@@ -209,6 +209,17 @@ REFUSALS = [
     Refusal("new dotdot name", nothing, new("project_name=../../etc"), 2, "path separator"),
     Refusal("new escape in name", nothing, new("project_name=a\x1bb"), 2, "control"),
     Refusal("new empty name", nothing, new("project_name="), 2, "empty"),
+    # A page template would run it: Flask's home page printed config.SECRET_KEY.
+    Refusal(
+        "new template syntax in name",
+        nothing,
+        new("project_name={{ config.SECRET_KEY }}"),
+        2,
+        "template syntax",
+    ),
+    Refusal(
+        "new template tag in description", nothing, new("description={% debug %}"), 2, "{ or }"
+    ),
     Refusal("new very long name", nothing, new("project_name=" + "x" * 500), 2, "longer"),
     Refusal("new derived package invalid", nothing, new("project_name=Flask"), 2, "framework"),
     # new: other answers

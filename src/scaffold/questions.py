@@ -164,11 +164,14 @@ def check_unix_user(value: str) -> str | None:
 
 
 def check_text(value: str) -> str | None:
-    """Free text lands in Python, TOML and HTML: no control characters, no " or \\."""
+    """Free text lands in Python, TOML and page templates: no control characters, no " or \\,
+    no braces."""
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         return "contains control characters"
     if '"' in value or "\\" in value:
         return 'contains " or \\; use \' instead of "'
+    if "{" in value or "}" in value:  # Jinja and Django page templates would run them
+        return "contains { or }, which page templates would read as template syntax"
     return "is longer than 200 characters" if len(value) > 200 else None
 
 
