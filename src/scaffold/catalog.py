@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,26 @@ class ChoiceFact:
 
 
 @dataclass(frozen=True)
+class ServerSetup:
+    """What a server needs before `deploy/install.sh` when an answer has a value: Debian
+    packages, the services they bring (masked in the rehearsal's machine until needed), and
+    root commands ({package} and {deploy_user} filled in). deploy/README.md prints them and
+    `scaffold check --systemd` runs them."""
+
+    answer: str
+    value: str
+    packages: tuple[str, ...]
+    services: tuple[str, ...]
+    commands: tuple[str, ...]
+
+    def applies(self, answers: dict[str, Any]) -> bool:
+        return answers.get(self.answer) == self.value
+
+    def commands_for(self, answers: dict[str, Any]) -> list[str]:
+        return [command.format(**answers) for command in self.commands]
+
+
+@dataclass(frozen=True)
 class Framework:
     name: str
     title: str
@@ -62,7 +83,12 @@ class Framework:
     env: tuple[EnvVar, ...] = ()
     production_env: tuple[tuple[str, str], ...] = ()  # set when serving with production config
     prepare: tuple[tuple[str, ...], ...] = ()  # run before booting (collectstatic, migrate)
+    # Directories in the project that the prepare steps write (collectstatic's STATIC_ROOT).
+    prepare_writes: tuple[str, ...] = ()
     checks: tuple[tuple[str, ...], ...] = ()  # framework checks run by `scaffold check`
+    # Whether the app itself answers /static/ when nothing is in front of it (Heroku, say).
+    serves_own_static: bool = True
+    server_setup: tuple[ServerSetup, ...] = ()  # services to set up before the first deploy
 
     @property
     def questions(self) -> tuple[Question, ...]:
@@ -73,6 +99,9 @@ class Framework:
 
     def fill(self, text: str, answers: dict[str, Any]) -> str:
         return text.format(package=answers["package"])
+
+    def setup_for(self, answers: dict[str, Any]) -> list[ServerSetup]:
+        return [setup for setup in self.server_setup if setup.applies(answers)]
 
 
 # Measured in benchmarks/serving.py; see benchmarks/README.md for the ASGI worker choice.
@@ -162,9 +191,26 @@ FRAMEWORKS: tuple[Framework, ...] = (
             ("python", "manage.py", "collectstatic", "--noinput"),
             ("python", "manage.py", "migrate", "--noinput"),
         ),
+        prepare_writes=("staticfiles",),
         checks=(
             ("python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"),
             ("python", "manage.py", "makemigrations", "--check", "--dry-run"),
+        ),
+        # With DEBUG off, django.contrib.staticfiles serves nothing; nginx serves STATIC_ROOT.
+        serves_own_static=False,
+        server_setup=(
+            # DATABASE_URL=postgres:///{package}: peer authentication over the unix socket, as
+            # the service user, whose name is the role's.
+            ServerSetup(
+                "database",
+                "postgresql",
+                packages=("postgresql",),
+                services=("postgresql.service",),
+                commands=(
+                    "runuser -u postgres -- createuser {deploy_user}",
+                    "runuser -u postgres -- createdb --owner {deploy_user} {package}",
+                ),
+            ),
         ),
     ),
     Framework(
@@ -311,6 +357,14 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
         "dev_command": framework.fill(framework.dev_command, answers),
         "static_dir": framework.fill(framework.static_dir, answers),
         "health_path": framework.health_path,
+        # deploy/install.sh runs these in the venv, as the service user; `python` is the venv's.
+        "prepare_commands": [shlex.join(command) for command in framework.prepare],
+        "prepare_writes": list(framework.prepare_writes),
+        "app_serves_static": framework.serves_own_static,
+        "server_packages": [p for setup in framework.setup_for(answers) for p in setup.packages],
+        "server_setup": [
+            c for setup in framework.setup_for(answers) for c in setup.commands_for(answers)
+        ],
         "env_vars": env_vars,
         "production_env": [(k, framework.fill(v, answers)) for k, v in framework.production_env],
         "distribution_name": answers["package"].replace("_", "-"),  # pip's name for the package
