@@ -109,8 +109,62 @@ def test_every_framework_gets_the_deploy_files_from_its_catalog_entry(
     service = (project / "deploy/systemd/site_app.service").read_text()
     stop = int(re.search(r"^TimeoutStopSec=(\d+)$", service, re.MULTILINE).group(1))
     assert stop > int(setting(conf, "graceful_timeout").split()[0])
-    assert "User=www-data" in service and "User=root" not in service
+    assert "User=site_app" in service and "User=root" not in service
     assert not (project / "Dockerfile").exists()
+
+
+def unit_settings(path: Path) -> dict[str, list[str]]:
+    """Every `Key=Value` line of a systemd unit file, values in order."""
+    found: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.startswith(("#", ";")):
+            found.setdefault(key.strip(), []).append(value.strip())
+    return found
+
+
+def test_the_service_has_its_own_user_and_only_nginx_reaches_the_socket(tmp_path: Path) -> None:
+    project = generate(tmp_path / "website", "flask", "package=site_app")
+    service = unit_settings(project / "deploy/systemd/site_app.service")
+    sock = unit_settings(project / "deploy/systemd/site_app.socket")
+    # Not nginx's www-data: its workers would read .env and other services reach the socket.
+    assert service["User"] == service["Group"] == ["site_app"]
+    # Root's socket in nginx's group: only nginx may connect, since gunicorn trusts its peers.
+    assert sock["SocketUser"] == ["root"]
+    assert sock["SocketGroup"] == ["www-data"]
+    assert sock["SocketMode"] == ["0660"]
+    # systemd chowns a RuntimeDirectory and all it holds to the service user when it starts, so
+    # a socket inside it would become the service's own and nginx could no longer connect.
+    (listen,) = sock["ListenStream"]
+    for runtime in service["RuntimeDirectory"]:
+        assert not listen.startswith(f"/run/{runtime}/"), runtime
+    # What the app writes (a SQLite file in the state directory) is never world-readable.
+    assert service["UMask"] == ["0027"]
+    assert service["StateDirectoryMode"] == ["0750"]
+    # The local .env holds fresh secrets: readable by its owner only, and never committed.
+    assert (project / ".env").stat().st_mode & 0o777 == 0o600
+    tracked = subprocess.run(
+        ["git", "ls-files", "--", ".env"], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert tracked.stdout == ""
+
+
+@pytest.mark.parametrize("framework", available_frameworks())
+def test_systemd_rates_the_service_exposure_at_most_2(tmp_path: Path, framework: str) -> None:
+    if not SYSTEMD_ANALYZE:
+        pytest.skip("systemd-analyze is needed (CI installs it)")
+    project = generate(tmp_path / "website", framework)
+    unit = project / "deploy/systemd/website.service"
+    # --threshold=20: exit non-zero above 2.0 (of 10; the old unit scored 7.0 MEDIUM).
+    result = subprocess.run(
+        [SYSTEMD_ANALYZE, "security", "--offline=yes", "--threshold=20", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    score = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
+    assert score, result.stdout + result.stderr
+    assert result.returncode == 0 and float(score.group(1)) <= 2.0, result.stdout
 
 
 @pytest.mark.parametrize("framework", available_frameworks())
@@ -122,7 +176,7 @@ def test_shipped_nginx_site_and_systemd_units_pass_the_real_tools(
     project = generate(tmp_path / "website", framework)
     result = run_project_tests(project, "tests/test_deploy_config.py", "-k", "nginx or systemd")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "2 passed" in result.stdout and "skipped" not in result.stdout
+    assert "3 passed" in result.stdout and "skipped" not in result.stdout
 
 
 @pytest.mark.slow
@@ -130,7 +184,7 @@ def test_flask_project_boots_and_passes_every_deploy_check(tmp_path: Path) -> No
     project = generate(tmp_path / "website", "flask")
     result = run_project_tests(project, "tests/test_deploy_config.py", "tests/test_boot.py")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "5 passed" in result.stdout and "skipped" not in result.stdout
+    assert "6 passed" in result.stdout and "skipped" not in result.stdout
 
 
 @pytest.mark.slow
@@ -138,9 +192,16 @@ def test_flask_project_boots_and_passes_every_deploy_check(tmp_path: Path) -> No
     ("path", "old", "new", "failing_test"),
     [
         # A typo nginx rejects.
-        ("deploy/nginx/website.conf", "proxy_redirect off;", "proxy_redirekt off;", "nginx"),
+        (
+            "deploy/nginx/website.conf",
+            "proxy_redirect off;",
+            "proxy_redirekt off;",
+            "accepts_the_site",
+        ),
         # A typo systemd-analyze only reports on stderr, with exit status 0 by default.
-        ("deploy/systemd/website.service", "Type=notify", "Tpye=notify", "systemd"),
+        ("deploy/systemd/website.service", "Type=notify", "Tpye=notify", "accepts_the_units"),
+        # A valid unit that lets the service keep every capability: exposure 3.0.
+        ("deploy/systemd/website.service", "CapabilityBoundingSet=\n", "", "exposure"),
         # A valid worker class that is not the intended one: --check-config accepts it.
         (
             "deploy/gunicorn.conf.py",

@@ -1,14 +1,19 @@
 """Answer validation: each rule and each message, table-driven."""
 
 import pytest
+import yaml
+from jinja2.sandbox import SandboxedEnvironment
 
 from scaffold.errors import BadInput
 from scaffold.questions import (
     COMMON_QUESTIONS,
+    SHARED_USERS,
+    check_unix_user,
     package_from_name,
     parse_data_pairs,
     resolve_answers,
 )
+from tests.helpers import TEMPLATES
 
 
 @pytest.mark.parametrize(
@@ -53,6 +58,10 @@ def test_defaults_resolve_in_order() -> None:
         ("domain", "https://example.com", "domain"),
         ("python_version", "3.10", "one of"),
         ("deploy_user", "root", "root"),
+        ("deploy_user", "www-data", "is nginx's own user; the service needs its own"),
+        ("deploy_user", "nginx", "is nginx's own user"),
+        ("deploy_user", "nobody", "is nginx's own user"),
+        ("deploy_user", "Shop", "not a valid unix user name"),
         ("docker", "maybe", "yes/no"),
     ],
 )
@@ -61,6 +70,42 @@ def test_bad_values_are_refused_with_the_reason(key: str, value: str, problem: s
         resolve_answers(COMMON_QUESTIONS, {key: value})
     assert problem in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_the_service_user_is_the_projects_own_by_default() -> None:
+    # Not nginx's www-data: its workers could read the app's .env and reach the trusted socket.
+    assert resolve_answers(COMMON_QUESTIONS, {"project_name": "Pet Shop"})["deploy_user"] == (
+        "pet_shop"
+    )
+    assert resolve_answers(COMMON_QUESTIONS, {"package": "shop_admin"})["deploy_user"] == (
+        "shop_admin"
+    )
+    given = {"package": "shop_admin", "deploy_user": "shopd"}
+    assert resolve_answers(COMMON_QUESTIONS, given)["deploy_user"] == "shopd"
+
+
+def copier_deploy_users() -> list[tuple[str, dict]]:
+    layers = sorted(path.parent.name for path in TEMPLATES.glob("*/copier.yml"))
+    specs = [
+        (layer, yaml.safe_load((TEMPLATES / layer / "copier.yml").read_text())) for layer in layers
+    ]
+    return [(layer, config["deploy_user"]) for layer, config in specs if "deploy_user" in config]
+
+
+def test_copier_yml_computes_and_validates_the_service_user_as_the_schema_does() -> None:
+    """`copier copy` of a layer alone gets the same default and the same refusals."""
+    found = copier_deploy_users()
+    assert {layer for layer, _ in found} >= {"base", "deploy"}
+    env = SandboxedEnvironment()
+    for layer, spec in found:
+        for package in ("my_project", "shop_admin"):
+            default = env.from_string(spec["default"]).render(package=package)
+            expected = resolve_answers(COMMON_QUESTIONS, {"package": package})["deploy_user"]
+            assert default == expected, layer
+        samples = ("root", *sorted(SHARED_USERS), "shop_admin", "_svc-1", "Shop", "1st", "a.b")
+        for user in (*samples, "", "x" * 32, "x" * 33):
+            said = env.from_string(spec["validator"]).render(deploy_user=user).strip()
+            assert said == (check_unix_user(user) or ""), (layer, user)
 
 
 def test_unknown_answer_is_refused() -> None:

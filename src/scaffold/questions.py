@@ -157,9 +157,17 @@ def check_domain(value: str) -> str | None:
     )
 
 
+# Users the service must not share: nginx runs as one of them (www-data on Debian and Ubuntu,
+# nginx on Fedora and Alpine, nobody when built without a `user`), so sharing one would let
+# nginx's workers read the app's .env and other services reach the socket gunicorn trusts.
+SHARED_USERS = frozenset({"www-data", "nginx", "nobody"})
+
+
 def check_unix_user(value: str) -> str | None:
     if value == "root":
         return "is root; the service must run unprivileged"
+    if value in SHARED_USERS:
+        return "is nginx's own user; the service needs its own"
     return None if _UNIX_USER_RE.fullmatch(value) else "is not a valid unix user name"
 
 
@@ -205,7 +213,12 @@ COMMON_QUESTIONS: tuple[Question, ...] = (
         type="choice",
         choices=("3.11", "3.12", "3.13", "3.14"),
     ),
-    Question("deploy_user", "Unix user the service runs as", "www-data", check=check_unix_user),
+    Question(
+        "deploy_user",
+        "Unix user the service runs as (its own, not nginx's)",
+        lambda a: a["package"],
+        check=check_unix_user,
+    ),
     Question("docker", "Add a Dockerfile", False, type="bool"),
 )
 
