@@ -3,6 +3,9 @@ and exercised over real HTTP through a real nginx in front of a real gunicorn.""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
 import http.client
 import json
 import os
@@ -13,6 +16,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from scaffold import catalog
+from scaffold.http_probe import port_accepts
 from scaffold.nginx_site import LocalSite, make_self_signed, write_prefix
 from scaffold.questions import resolve_answers
 from scaffold.render import render_layer, templates_root
@@ -176,7 +181,7 @@ def test_shipped_nginx_site_and_systemd_units_pass_the_real_tools(
     project = generate(tmp_path / "website", framework)
     result = run_project_tests(project, "tests/test_deploy_config.py", "-k", "nginx or systemd")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "3 passed" in result.stdout and "skipped" not in result.stdout
+    assert "6 passed" in result.stdout and "skipped" not in result.stdout
 
 
 @pytest.mark.slow
@@ -184,7 +189,7 @@ def test_flask_project_boots_and_passes_every_deploy_check(tmp_path: Path) -> No
     project = generate(tmp_path / "website", "flask")
     result = run_project_tests(project, "tests/test_deploy_config.py", "tests/test_boot.py")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "6 passed" in result.stdout and "skipped" not in result.stdout
+    assert "9 passed" in result.stdout and "skipped" not in result.stdout
 
 
 @pytest.mark.slow
@@ -198,6 +203,15 @@ def test_flask_project_boots_and_passes_every_deploy_check(tmp_path: Path) -> No
             "proxy_redirekt off;",
             "accepts_the_site",
         ),
+        # nginx -t accepts a site that never negotiates TLS 1.3.
+        (
+            "deploy/nginx/website.conf",
+            "ssl_protocols TLSv1.2 TLSv1.3;",
+            "ssl_protocols TLSv1.2;",
+            "tls13",
+        ),
+        # And one that closes the connection where it should answer 421.
+        ("deploy/nginx/website.conf", "return 421;", "return 444;", "421"),
         # A typo systemd-analyze only reports on stderr, with exit status 0 by default.
         ("deploy/systemd/website.service", "Type=notify", "Tpye=notify", "accepts_the_units"),
         # A valid unit that lets the service keep every capability: exposure 3.0.
@@ -466,3 +480,254 @@ def test_unknown_hosts_get_no_answer(served_site: ServedSite) -> None:
         served_site.get("/", tls=False, server_name="unknown.test")
     with pytest.raises(ssl.SSLError, match="UNRECOGNIZED_NAME"):  # ssl_reject_handshake
         served_site.get("/", server_name="unknown.test", verify=False)
+
+
+# --- The front door: the shipped site (localized) in front of a tiny upstream, probed with the
+# tools an auditor uses (openssl s_client) and raw HTTP/1.1 ---
+
+ACME_TOKEN = "scaffold-acme-token"
+WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class EchoUpstream:
+    """A unix-socket HTTP/1.1 upstream: a WebSocket upgrade gets 101 and then every byte echoed;
+    any other request gets 200 "ok" on a connection kept open. It records each request line
+    with its headers and the number of the connection it came on."""
+
+    def __init__(self, path: Path) -> None:
+        self.requests: list[tuple[int, str, dict[str, str]]] = []
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(str(path))
+        self._server.listen(16)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        number = 0
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return  # closed by stop()
+            number += 1
+            threading.Thread(target=self._serve, args=(conn, number), daemon=True).start()
+
+    def _serve(self, conn: socket.socket, number: int) -> None:
+        with conn, contextlib.suppress(OSError):
+            buffer = b""
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    if not (data := conn.recv(65536)):
+                        return
+                    buffer += data
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                request_line, *lines = head.decode("latin-1").split("\r\n")
+                headers = {
+                    k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines)
+                }
+                self.requests.append((number, request_line, headers))
+                if headers.get("upgrade", "").lower() != "websocket":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    continue
+                digest = hashlib.sha1((headers["sec-websocket-key"] + WEBSOCKET_GUID).encode())
+                accept = base64.b64encode(digest.digest()).decode()
+                conn.sendall(
+                    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                    + f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n".encode()
+                )
+                conn.sendall(buffer)
+                while data := conn.recv(65536):
+                    conn.sendall(data)
+                return
+
+    def seen(self, path: str) -> list[tuple[int, dict[str, str]]]:
+        return [(n, h) for n, line, h in self.requests if line.split(" ")[1:2] == [path]]
+
+    def stop(self) -> None:
+        self._server.close()
+
+
+@dataclass(frozen=True)
+class FrontDoor:
+    served: ServedSite  # .get() over real TLS with SNI
+    upstream: EchoUpstream
+    site_text: str
+
+    def s_client(self, *options: str, host: str = DOMAIN) -> subprocess.CompletedProcess[str]:
+        """openssl s_client with SNI for the domain: one GET for host, read to the end, so the
+        TLS 1.3 session ticket (sent after the handshake) arrives before it quits."""
+        request = f"GET /tls HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        address = f"127.0.0.1:{self.served.site.https_port}"
+        command = ["openssl", "s_client", "-connect", address, "-servername", DOMAIN, "-ign_eof"]
+        return subprocess.run(
+            [*command, *options], input=request, capture_output=True, text=True, timeout=30
+        )
+
+    def tls_socket(self) -> ssl.SSLSocket:
+        context = ssl.create_default_context(cafile=str(self.served.site.certificate))
+        raw = socket.create_connection(("127.0.0.1", self.served.site.https_port), timeout=10)
+        return context.wrap_socket(raw, server_hostname=DOMAIN)
+
+
+@contextlib.contextmanager
+def nginx_serving(prefix: Path, site_text: str, site: LocalSite) -> Iterator[None]:
+    """nginx serving the localized site_text until the block ends."""
+    conf = write_prefix(prefix, site_text, site, prefix / "error.log")
+    assert NGINX
+    nginx = subprocess.Popen(
+        [NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: port_accepts(site.https_port), "nginx on its HTTPS port")
+        yield
+    finally:
+        stop(nginx, signal.SIGQUIT)
+
+
+@pytest.fixture(scope="module")
+def front_door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FrontDoor]:
+    if not (NGINX and shutil.which("openssl")):
+        pytest.skip("nginx and openssl are needed (CI installs them)")
+    work = tmp_path_factory.mktemp("front")
+    # An ASGI framework: the one whose apps use WebSockets. The site is the same for every one.
+    project = generate(work / "website", "fastapi", f"domain={DOMAIN}")
+    site_text = (project / "deploy/nginx/website.conf").read_text()
+    upstream = EchoUpstream(work / "upstream.sock")
+    challenges = work / "acme" / ".well-known" / "acme-challenge"
+    challenges.mkdir(parents=True)
+    (challenges / ACME_TOKEN).write_text("token.thumbprint")
+    cert, key = make_self_signed(DOMAIN, work)
+    site = LocalSite(
+        free_port(), free_port(), work / "upstream.sock", cert, key, work, work / "acme"
+    )
+    try:
+        with nginx_serving(work / "nginx", site_text, site):
+            yield FrontDoor(
+                ServedSite(site, project, work / "no-gunicorn.log"), upstream, site_text
+            )
+    finally:
+        upstream.stop()
+
+
+def session_line(result: subprocess.CompletedProcess[str]) -> str:
+    """s_client's summary: "New, TLSv1.3, Cipher is ..." or "Reused, TLSv1.3, ..."."""
+    match = re.search(r"^(?:New|Reused), \S+, Cipher is \S+$", result.stdout, re.MULTILINE)
+    return match.group(0) if match else f"no session: {result.stderr.strip()[-300:]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", ["TLSv1.3", "TLSv1.2"])
+def test_tls_negotiates_the_version_and_resumes_the_session(
+    front_door: FrontDoor, tmp_path: Path, version: str
+) -> None:
+    # nginx negotiates with the port's default server: without the site's TLS lines there,
+    # nginx 1.22 never offers TLS 1.3 and no session is ever resumed.
+    flag, session = f"-tls{version[4:].replace('.', '_')}", tmp_path / "session.pem"
+    first = front_door.s_client(flag, "-sess_out", str(session))
+    assert session_line(first).startswith(f"New, {version}, "), session_line(first)
+    assert "HTTP/1.1 200 OK" in first.stdout
+    again = front_door.s_client(flag, "-sess_in", str(session))
+    assert session_line(again).startswith(f"Reused, {version}, "), session_line(again)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("curve", "offered"),
+    [
+        ("X25519", True),
+        ("prime256v1", True),
+        ("secp384r1", True),
+        ("secp521r1", False),
+        ("X448", False),
+    ],
+)
+def test_tls_offers_exactly_mozillas_intermediate_curves(
+    front_door: FrontDoor, curve: str, offered: bool
+) -> None:
+    result = front_door.s_client("-tls1_3", "-curves", curve)
+    if offered:
+        assert result.returncode == 0, result.stderr[-300:]
+        assert re.search(rf"^Server Temp Key: .*{curve}", result.stdout, re.MULTILINE)
+    else:
+        assert result.returncode != 0 and "handshake failure" in result.stderr, result.stdout
+
+
+def server_blocks(site: str) -> list[str]:
+    """The site's top-level `server { ... }` blocks (each closes with `}` alone on a line)."""
+    return re.findall(r"^server \{\n.*?^\}$", site, re.MULTILINE | re.DOTALL)
+
+
+def tls_lines(block: str) -> list[str]:
+    """ssl_* directives of a server block, but the ones about its own certificate."""
+    own = ("ssl_certificate ", "ssl_certificate_key ", "ssl_reject_handshake ")
+    lines = [line.strip() for line in block.splitlines()]
+    return [line for line in lines if line.startswith("ssl_") and not line.startswith(own)]
+
+
+def test_the_default_https_server_carries_the_sites_tls_settings(tmp_path: Path) -> None:
+    project = generate(tmp_path / "website", "flask")
+    https = [
+        b
+        for b in server_blocks((project / "deploy/nginx/website.conf").read_text())
+        if " 443 " in b
+    ]
+    default, site = (
+        next(b for b in https if "default_server" in b),
+        next(b for b in https if "server_name" in b),
+    )
+    names = {line.split()[0] for line in tls_lines(site)}
+    assert {"ssl_protocols", "ssl_ecdh_curve", "ssl_ciphers", "ssl_session_cache"} <= names
+    assert tls_lines(default) == tls_lines(site)
+
+
+@pytest.mark.slow
+def test_another_host_on_a_connection_for_the_domain_gets_421(front_door: FrontDoor) -> None:
+    # HTTP/2 clients reuse a connection for every name its certificate covers; 421 makes them
+    # retry on a connection of its own, where a reset stream (444) would fail the request.
+    status, _, _ = front_door.served.get("/", {"Host": "unknown.test"})
+    assert status == 421
+    assert front_door.upstream.seen("/") == []
+    with pytest.raises(ssl.SSLError, match="UNRECOGNIZED_NAME"):  # and no handshake for it
+        front_door.served.get("/", server_name="unknown.test", verify=False)
+
+
+def read_head(sock: socket.socket) -> bytes:
+    head = b""
+    while b"\r\n\r\n" not in head:
+        data = sock.recv(4096)
+        assert data, f"connection closed after {head!r}"
+        head += data
+    return head
+
+
+@pytest.mark.slow
+def test_websocket_upgrades_pass_and_other_requests_keep_the_upstream_connection(
+    front_door: FrontDoor,
+) -> None:
+    key = base64.b64encode(os.urandom(16)).decode()
+    with front_door.tls_socket() as sock:
+        sock.sendall(
+            f"GET /ws HTTP/1.1\r\nHost: {DOMAIN}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        head = read_head(sock)
+        assert head.startswith(b"HTTP/1.1 101 "), head
+        sock.sendall(b"frames both ways")
+        assert sock.recv(4096) == b"frames both ways"
+    ((_, upgrade),) = front_door.upstream.seen("/ws")
+    assert upgrade["upgrade"] == "websocket" and upgrade["connection"] == "upgrade"
+    # Any other request: no Connection header upstream, so nginx reuses the idle connection.
+    for _ in range(2):
+        assert front_door.served.get("/plain")[0] == 200
+    plain = front_door.upstream.seen("/plain")
+    assert [headers.get("connection") for _, headers in plain] == [None, None]
+    assert plain[0][0] == plain[1][0], "the second request opened a new upstream connection"
+
+
+@pytest.mark.slow
+def test_certbot_challenges_are_served_on_port_80(front_door: FrontDoor) -> None:
+    status, _, body = front_door.served.get(f"/.well-known/acme-challenge/{ACME_TOKEN}", tls=False)
+    assert (status, body) == (200, b"token.thumbprint")
+    status, headers, _ = front_door.served.get("/.well-known/other", tls=False)
+    assert status == 308 and headers["location"] == f"https://{DOMAIN}/.well-known/other"

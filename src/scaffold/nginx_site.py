@@ -30,6 +30,7 @@ class LocalSite:
     certificate: Path
     certificate_key: Path
     static_root: Path  # the project's static_dir, served at /static/
+    acme_root: Path | None = None  # where certbot's challenges are read; None: /var/www/html
 
 
 # (name, pattern, required): each pattern matches one contract form in the deploy layer's site.
@@ -40,6 +41,9 @@ _LISTEN_IPV6 = re.compile(r"^[ \t]*listen\s+\[::\]:(?:80|443)\b[^;]*;[ \t]*\n", 
 _CERT = re.compile(r"(ssl_certificate\s+)/etc/letsencrypt/live/[^/\s]+/fullchain\.pem(\s*;)")
 _CERT_KEY = re.compile(r"(ssl_certificate_key\s+)/etc/letsencrypt/live/[^/\s]+/privkey\.pem(\s*;)")
 _STATIC_ALIAS = re.compile(r"(alias\s+)/srv/[^;\s]+/(\s*;)")
+_ACME_ROOT = re.compile(
+    r"(location\s+/\.well-known/acme-challenge/\s*\{\s*root\s+)/var/www/html(\s*;)"
+)
 # Absolute log paths would need root; the prefix nginx.conf decides where logs go instead.
 _LOG_LINE = re.compile(r"^[ \t]*(?:access_log|error_log)\s+/[^;]*;[ \t]*\n", re.MULTILINE)
 
@@ -87,6 +91,13 @@ def localize_site(text: str, site: LocalSite) -> str:
         "alias /srv/<package>/<static_dir>/;",
         text,
     )
+    if site.acme_root is not None:
+        text = sub(
+            _ACME_ROOT,
+            rf"\g<1>{keep(site.acme_root)}\g<2>",
+            "location /.well-known/acme-challenge/ { root /var/www/html; }",
+            text,
+        )
     text = _LISTEN_IPV6.sub("", text)  # the test machine may have no IPv6 loopback
     return _LOG_LINE.sub("", text)
 
