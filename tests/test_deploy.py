@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import http.client
 import json
@@ -25,7 +26,8 @@ from pathlib import Path
 import pytest
 
 from scaffold import catalog
-from scaffold.http_probe import port_accepts
+from scaffold.check.probes import probe_tls
+from scaffold.http_probe import port_accepts, tls_context
 from scaffold.nginx_site import LocalSite, make_self_signed, write_prefix
 from scaffold.questions import resolve_answers
 from scaffold.render import render_layer, templates_root
@@ -731,3 +733,26 @@ def test_certbot_challenges_are_served_on_port_80(front_door: FrontDoor) -> None
     assert (status, body) == (200, b"token.thumbprint")
     status, headers, _ = front_door.served.get("/.well-known/other", tls=False)
     assert status == 308 and headers["location"] == f"https://{DOMAIN}/.well-known/other"
+
+
+@pytest.mark.slow
+def test_scaffold_check_fails_a_site_whose_default_server_lacks_the_tls_settings(
+    front_door: FrontDoor, tmp_path: Path
+) -> None:
+    site = front_door.served.site
+    context = tls_context(site.certificate)
+    assert probe_tls(site, DOMAIN, "/", context) == []
+    # The catch-all as it was: no TLS lines of its own, and 444 for another host.
+    blocks = server_blocks(front_door.site_text)
+    default = next(b for b in blocks if "443 ssl http2 default_server" in b)
+    stripped = "\n".join(
+        line for line in default.splitlines() if line.strip() not in tls_lines(default)
+    )
+    broken = front_door.site_text.replace(default, stripped.replace("return 421;", "return 444;"))
+    moved = dataclasses.replace(site, http_port=free_port(), https_port=free_port())
+    with nginx_serving(tmp_path / "nginx", broken, moved):
+        problems = probe_tls(moved, DOMAIN, "/", context)
+    assert len(problems) == 3, problems
+    assert "expected TLSv1.3" in problems[0]
+    assert "did not resume the TLS session" in problems[1]
+    assert "unknown-host.invalid" in problems[2]

@@ -46,16 +46,29 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 class _TlsConnection(http.client.HTTPConnection):
-    """TLS to 127.0.0.1 while presenting server_name in SNI, as a browser for that domain would."""
+    """TLS to 127.0.0.1 while presenting server_name in SNI, as a browser for that domain would;
+    offering `session` to resume, as a browser's second connection does."""
 
-    def __init__(self, port: int, server_name: str, context: ssl.SSLContext, timeout: float):
+    def __init__(
+        self,
+        port: int,
+        server_name: str,
+        context: ssl.SSLContext,
+        timeout: float,
+        session: ssl.SSLSession | None = None,
+    ):
         super().__init__("127.0.0.1", port, timeout=timeout)
         self.server_name = server_name
         self.context = context
+        self.session = session
+        self.tls: ssl.SSLSocket | None = None
 
     def connect(self) -> None:
         super().connect()
-        self.sock = self.context.wrap_socket(self.sock, server_hostname=self.server_name)
+        self.tls = self.context.wrap_socket(
+            self.sock, server_hostname=self.server_name, session=self.session
+        )
+        self.sock = self.tls
 
 
 def tls_context(cafile: Path | None) -> ssl.SSLContext:
@@ -111,6 +124,34 @@ def get_https(
     timeout: float = PROBE_TIMEOUT,
 ) -> Response:
     return _send(_TlsConnection(port, host, context, timeout), url_path, host, headers)
+
+
+@dataclass(frozen=True)
+class TlsSessions:
+    version: str  # what the first connection negotiated, e.g. "TLSv1.3"
+    resumed: bool  # whether the second connection resumed the first one's session
+
+
+def tls_sessions(
+    port: int, path: str, host: str, context: ssl.SSLContext, timeout: float = PROBE_TIMEOUT
+) -> TlsSessions:
+    """GET path on two TLS connections, the second offering the first one's session."""
+    session: ssl.SSLSession | None = None
+    seen: list[tuple[str, bool]] = []
+    for _ in range(2):
+        connection = _TlsConnection(port, host, context, timeout, session)
+        try:
+            connection.request("GET", path, headers={"Host": host})
+            # Read it all: a TLS 1.3 server sends its session ticket after the handshake.
+            connection.getresponse().read()
+            tls = connection.tls
+            if tls is None:  # request() connects, so this cannot happen
+                raise ssl.SSLError("no TLS connection")
+            session = tls.session
+            seen.append((tls.version() or "", bool(tls.session_reused)))
+        finally:
+            connection.close()
+    return TlsSessions(version=seen[0][0], resumed=seen[1][1])
 
 
 def port_accepts(port: int) -> bool:

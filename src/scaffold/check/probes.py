@@ -11,7 +11,14 @@ from collections.abc import Callable
 from typing import Protocol
 
 from scaffold.check.workspace import CheckContext
-from scaffold.http_probe import Response, UpstreamRecorder, get_http, get_https, tls_context
+from scaffold.http_probe import (
+    Response,
+    UpstreamRecorder,
+    get_http,
+    get_https,
+    tls_context,
+    tls_sessions,
+)
 from scaffold.nginx_site import LocalSite
 
 UNKNOWN_HOST = "unknown-host.invalid"
@@ -92,6 +99,7 @@ def probe_site(
 
     problems += _probe_forwarded_headers(domain, health, https, recorder)
     problems += _probe_static(ctx, https, recorder)
+    problems += probe_tls(site, domain, health, context)
     if not _closes_connection(lambda: get_http(site.http_port, "/", UNKNOWN_HOST)):
         problems.append(
             f"plain HTTP for unknown Host {UNKNOWN_HOST} got an answer; "
@@ -103,6 +111,38 @@ def probe_site(
         problems.append(
             f"HTTPS for unknown Host {UNKNOWN_HOST} got an answer; "
             "expected the connection refused or closed"
+        )
+    return problems
+
+
+def probe_tls(site: LocalSite, domain: str, path: str, context: ssl.SSLContext) -> list[str]:
+    """What nginx takes from the port's default server, not from the site: the TLS version,
+    session resumption, and the answer to a request for another host on the site's connection."""
+    problems: list[str] = []
+    try:
+        sessions = tls_sessions(site.https_port, path, domain, context)
+    except (OSError, http.client.HTTPException, ssl.SSLError) as error:
+        return [f"two HTTPS requests for {path} failed ({error!r})"]
+    if sessions.version != "TLSv1.3":
+        problems.append(
+            f"HTTPS negotiated {sessions.version}, expected TLSv1.3: nginx takes ssl_protocols "
+            "from the port's default server"
+        )
+    if not sessions.resumed:
+        problems.append(
+            "a second HTTPS connection did not resume the TLS session: nginx takes "
+            "ssl_session_cache from the port's default server"
+        )
+    other = {"Host": UNKNOWN_HOST}
+    misdirected = _probe(
+        f"GET https://{domain}/ with Host: {UNKNOWN_HOST}",
+        problems,
+        lambda: get_https(site.https_port, "/", domain, context, other),
+    )
+    if misdirected and misdirected.status != 421:
+        problems.append(
+            f"Host {UNKNOWN_HOST} on a connection for {domain} answered "
+            f"{misdirected.status}, expected 421 (Misdirected Request)"
         )
     return problems
 
