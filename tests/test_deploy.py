@@ -270,23 +270,6 @@ def test_a_new_framework_needs_no_edit_in_the_deploy_layer(tmp_path: Path) -> No
     assert "alias /srv/imag/public/;" in (asgi / "deploy/nginx/imag.conf").read_text()
 
 
-def test_dockerfile_only_when_asked_and_statically_sound(tmp_path: Path) -> None:
-    project = generate(tmp_path / "website", "flask", "docker=true")
-    dockerfile = (project / "Dockerfile").read_text()
-    assert len(re.findall(r"^FROM ", dockerfile, re.MULTILINE)) >= 2  # multi-stage
-    users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
-    assert users and users[-1] not in ("root", "0")
-    instructions = [line for line in dockerfile.splitlines() if not line.startswith("#")]
-    assert "RUN python -m venv /venv && /venv/bin/pip install ." in instructions
-    assert not any("[dev]" in line for line in instructions)  # no dev dependencies
-    assert 'CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "--worker-tmp-dir", "/dev/shm"]' in (
-        dockerfile
-    )
-    ignored = (project / ".dockerignore").read_text().split()
-    assert ".env" in ignored and ".git" in ignored
-    assert "Docker" in (project / "deploy/README.md").read_text()
-
-
 # --- Over HTTP: nginx (the shipped site, localized) in front of gunicorn (the shipped config) ---
 
 PROBE_APP = """

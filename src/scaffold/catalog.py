@@ -83,6 +83,9 @@ class Framework:
     env: tuple[EnvVar, ...] = ()
     production_env: tuple[tuple[str, str], ...] = ()  # set when serving with production config
     prepare: tuple[tuple[str, ...], ...] = ()  # run before booting (collectstatic, migrate)
+    # The prepare steps that need only the code, not the database: the Dockerfile runs them
+    # while building the image, whose code is read-only when it runs.
+    image_build: tuple[tuple[str, ...], ...] = ()
     # Directories in the project that the prepare steps write (collectstatic's STATIC_ROOT).
     prepare_writes: tuple[str, ...] = ()
     checks: tuple[tuple[str, ...], ...] = ()  # framework checks run by `scaffold check`
@@ -191,6 +194,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
             ("python", "manage.py", "collectstatic", "--noinput"),
             ("python", "manage.py", "migrate", "--noinput"),
         ),
+        image_build=(("python", "manage.py", "collectstatic", "--noinput"),),
         prepare_writes=("staticfiles",),
         checks=(
             ("python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"),
@@ -357,6 +361,7 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
         "dev_command": framework.fill(framework.dev_command, answers),
         "static_dir": framework.fill(framework.static_dir, answers),
         "health_path": framework.health_path,
+        "image_build_commands": [shlex.join(command) for command in framework.image_build],
         # deploy/install.sh runs these in the venv, as the service user; `python` is the venv's.
         "prepare_commands": [shlex.join(command) for command in framework.prepare],
         "prepare_writes": list(framework.prepare_writes),
