@@ -39,7 +39,7 @@ class Combination:
 AWKWARD_NAMES = {
     "project_name": "Bob's Shop & <Co> 100% (the biggest one around town, we mean it)"[:60],
     "package": "inventory_and_shop_admin",  # 24 characters, the limit
-    "description": "Sells 'quotes' & <b>tags</b> at 100%, {braces} too; " + "long " * 28,
+    "description": "Sells 'quotes' & <b>tags</b> at 100% (and #hashes) too; " + "long " * 27,
 }
 
 
