@@ -90,5 +90,5 @@ def test_the_systemd_rehearsal_runs_next_to_the_tests(project: Path) -> None:
     assert "needs" not in rehearsal, "it runs alongside the tests, not after them"
     script = "\n".join(step.get("run", "") for step in rehearsal["steps"])
     assert "sudo apt-get install -y systemd-container debootstrap" in script
-    assert "pip\" install scaffold-web" in script  # scaffold's PyPI name; `scaffold` is another
+    assert 'pip" install scaffold-web' in script  # scaffold's PyPI name; `scaffold` is another
     assert re.search(r"^sudo \S*scaffold\" check --systemd$", script, re.MULTILINE), script
