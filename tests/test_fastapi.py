@@ -134,7 +134,7 @@ def test_catalog_serving_facts_match_the_template(tmp_path: Path) -> None:
 
 
 def test_answers_with_quotes_render_to_valid_python(tmp_path: Path) -> None:
-    name, description = "Bob's Ünï Shop & <Co>", "Say 'hi' then {{ nothing }} at 100%"
+    name, description = "Bob's Ünï Shop & <Co>", "Say 'hi' then <nothing> at 100%"
     project = generate(
         tmp_path / "shop",
         "fastapi",

@@ -184,7 +184,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
                 "DATABASE_URL",
                 "sqlite:///db.sqlite3",
                 "database URL; a relative sqlite path starts in $STATE_DIRECTORY under systemd "
-                "(/var/lib/{package}), else in the project root",
+                "(/var/lib/ and the package name), else in the project root",
                 example_when=(("database", "postgresql", "postgres:///{package}"),),
             ),
             EnvVar("DJANGO_LOG_LEVEL", "INFO", "logging level of the stdout log"),
