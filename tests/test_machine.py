@@ -1,14 +1,17 @@
-"""The rehearsal machine: a cached Debian root filesystem booted with systemd as PID 1."""
+"""The rehearsal machine: a cached Debian root filesystem (scaffold.rootfs) booted with systemd
+as PID 1 (scaffold.machine)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from scaffold.errors import BadInput
-from scaffold.machine import Bind, Machine, RootFilesystem, apt_mirror, release_for
+from scaffold.machine import Bind, Machine
+from scaffold.rootfs import RootFilesystem, apt_mirror, python_of, release_for
 
 
 @pytest.mark.parametrize(
@@ -53,3 +56,28 @@ def test_a_machine_boots_systemd_and_leaves_the_cache_untouched(tmp_path: Path) 
     assert not (rootfs.path / "etc" / "written-by-the-run").exists()
     assert not os.path.ismount(machine.merged)
     assert machine.nspawn is not None and machine.nspawn.poll() is not None
+
+
+def test_each_release_names_the_python_it_ships() -> None:
+    assert [python_of(release_for(v)) for v in ("3.11", "3.12")] == ["3.11", "3.13"]
+
+
+@pytest.mark.slow
+def test_staged_files_are_in_the_machine_and_a_kept_machine_stops_with_its_script(
+    tmp_path: Path,
+) -> None:
+    rootfs = RootFilesystem("bookworm")
+    rootfs.ensure(tmp_path / "build.log")
+    work = tmp_path / "run" / "machine"
+    machine = Machine(rootfs, work)
+    (machine.stage("/srv/shop") / "hello").write_text("staged\n")
+    with machine:
+        assert machine.run("cat", "hello", cwd="/srv/shop").stdout == "staged\n"
+        stop = machine.keep(remove=tmp_path / "run")
+    assert machine.nspawn is not None and machine.nspawn.poll() is None  # left running
+    assert os.path.ismount(work)  # the tmpfs with what the machine wrote
+    assert subprocess.run(["sh", str(stop)], timeout=60, check=False).returncode == 0
+    machine.nspawn.wait(timeout=10)
+    assert not (tmp_path / "run").exists()
+    assert not os.path.ismount(machine.merged) and not os.path.ismount(work)
+    assert not (rootfs.path / "srv" / "shop").exists()

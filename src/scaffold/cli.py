@@ -247,10 +247,20 @@ def adopt(project: Path) -> None:
 @click.argument("project", default=".", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable JSON document.")
 @click.option("--no-nginx", is_flag=True, help="Skip the nginx stage (gunicorn only).")
-@click.option("--keep", is_flag=True, help="Keep the venv, logs and nginx prefix for inspection.")
-def check(project: Path, as_json: bool, no_nginx: bool, keep: bool) -> None:
+@click.option(
+    "--systemd",
+    is_flag=True,
+    help="Instead, deploy it with deploy/install.sh into a throwaway Debian machine with "
+    "systemd (root, systemd-container, debootstrap) and probe it there.",
+)
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Keep the venv, logs and nginx prefix for inspection; with --systemd, the machine.",
+)
+def check(project: Path, as_json: bool, no_nginx: bool, systemd: bool, keep: bool) -> None:
     """Prove PROJECT (default: .) installs, passes its tests and boots behind nginx."""
-    from scaffold.check import Progress, failure, result_lines, run_check
+    from scaffold.check import Progress, failure, result_lines, run_check, run_rehearsal
 
     progress = (
         Progress()
@@ -263,7 +273,12 @@ def check(project: Path, as_json: bool, no_nginx: bool, keep: bool) -> None:
             output=lambda line: click.echo(f"        {line}", err=True) if line.strip() else None,
         )
     )
-    report = run_check(project, nginx=not no_nginx, keep=keep, progress=progress)
+    if systemd and no_nginx:
+        raise_usage("--systemd deploys behind nginx; it cannot skip it", "drop --no-nginx")
+    if systemd:
+        report = run_rehearsal(project, keep=keep, progress=progress)
+    else:
+        report = run_check(project, nginx=not no_nginx, keep=keep, progress=progress)
     click.echo(report.to_json() if as_json else report.summary())
     if error := failure(report):
         raise error

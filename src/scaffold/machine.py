@@ -1,19 +1,15 @@
 """A throwaway Debian machine with systemd as PID 1, for rehearsing a real deployment.
 
-The root filesystem comes from `debootstrap` (from the mirror apt already uses) and is cached
-per Debian release and package set, built once under a lock. Each machine boots an overlay of
-it with `systemd-nspawn --boot --private-network`, so runs stay independent and the cache is
-never written; commands run inside through `nsenter`. Nothing inside can reach a network.
+Each machine boots an overlay of a cached root filesystem (`scaffold.rootfs`) with
+`systemd-nspawn --boot --private-network`, so runs stay independent and the cache is never
+written; commands run inside through `nsenter`. Nothing inside can reach a network.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import os
-import re
-import shutil
+import shlex
 import signal
 import subprocess
 import time
@@ -21,162 +17,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffold.errors import BadInput, OperationFailed
-from scaffold.subprocesses import run_logged
+from scaffold.errors import OperationFailed
+from scaffold.rootfs import RootFilesystem
 
-# Debian releases and the python3 each ships; a project rehearses on the oldest release whose
-# python3 satisfies its python_version (requires-python is a lower bound).
-DEBIAN_PYTHONS = (("bookworm", "3.11"), ("trixie", "3.13"))
-BASE_PACKAGES = (
-    "systemd",
-    "systemd-sysv",
-    "dbus",
-    "nginx-light",
-    "python3",
-    "python3-venv",
-    "openssl",
-    "ca-certificates",
-    "curl",
-    "procps",
-    "iproute2",
-    "postgresql",
-)
-# Present in the image, started only by a rehearsal that needs it.
-MASKED_SERVICES = ("postgresql.service",)
-DEBOOTSTRAP_TIMEOUT = 1200
 BOOT_TIMEOUT = 60.0
-STOP_TIMEOUT = 20.0
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
-
-
-def _version(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split("."))
-
-
-def release_for(python_version: str) -> str:
-    """The Debian release to rehearse a project needing python_version on; or refuse."""
-    for release, python in DEBIAN_PYTHONS:
-        if _version(python) >= _version(python_version):
-            return release
-    newest = DEBIAN_PYTHONS[-1]
-    raise BadInput(
-        f"python_version {python_version} cannot be rehearsed: the newest Debian release here "
-        f"({newest[0]}) ships Python {newest[1]}",
-        "rehearse with --data python_version=" + newest[1] + " or without --systemd",
-    )
-
-
-def missing_tools() -> list[str]:
-    """Debian packages the rehearsal needs on this machine and does not find."""
-    needs = {
-        "debootstrap": "debootstrap",
-        "systemd-nspawn": "systemd-container",
-        "nsenter": "util-linux",
-    }
-    search = f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin"
-    return [package for tool, package in needs.items() if shutil.which(tool, path=search) is None]
-
-
-def require_host() -> None:
-    """Refuse, with the fix, a machine that cannot boot a rehearsal machine."""
-    if missing := missing_tools():
-        raise BadInput(
-            "the systemd rehearsal needs " + ", ".join(missing),
-            f"install it: apt-get install -y {' '.join(missing)}",
-        )
-    if os.geteuid() != 0:
-        raise BadInput(
-            "the systemd rehearsal boots a machine with systemd-nspawn, which needs root",
-            "run it as root, e.g. sudo scaffold check --systemd",
-        )
-
-
-def apt_mirror(
-    sources: Sequence[Path] = (
-        Path("/etc/apt/sources.list.d/debian.sources"),
-        Path("/etc/apt/sources.list"),
-    ),
-) -> str:
-    """The Debian mirror apt uses here (deb822 or one-line sources), else deb.debian.org."""
-    for path in sources:
-        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
-        for match in re.finditer(r"^(?:URIs:\s*|deb\s+(?:\[[^]]*\]\s+)?)(\S+)", text, re.M):
-            uri = match.group(1).rstrip("/")
-            if uri.startswith("http") and not uri.endswith("-security"):
-                return uri
-    return DEFAULT_MIRROR
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("SCAFFOLD_MACHINE_CACHE", "/var/cache/scaffold/machines"))
-
-
-@dataclass(frozen=True)
-class RootFilesystem:
-    """A cached Debian root filesystem for one release and package set."""
-
-    release: str
-    packages: tuple[str, ...] = BASE_PACKAGES
-
-    @property
-    def path(self) -> Path:
-        key = hashlib.sha256(" ".join(sorted(self.packages)).encode()).hexdigest()[:10]
-        return cache_root() / f"{self.release}-{key}"
-
-    @property
-    def ready(self) -> bool:
-        return (self.path / ".scaffold-ready").is_file()
-
-    def ensure(self, log: Path) -> bool:
-        """Build the root filesystem unless cached; True when it was built now. Concurrent
-        callers wait on a lock instead of building twice."""
-        if self.ready:
-            return False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(f"{self.path}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if (self.path / ".scaffold-ready").is_file():  # built by another while we waited
-                return False
-            staging = self.path.with_name(f"{self.path.name}.building")
-            shutil.rmtree(staging, ignore_errors=True)
-            try:
-                self._build(staging, log)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
-            shutil.rmtree(self.path, ignore_errors=True)
-            staging.rename(self.path)
-        return True
-
-    def _build(self, staging: Path, log: Path) -> None:
-        command = [
-            "debootstrap",
-            "--variant=minbase",
-            f"--include={','.join(self.packages)}",
-            self.release,
-            str(staging),
-            apt_mirror(),
-        ]
-        env = {
-            **os.environ,
-            "DEBIAN_FRONTEND": "noninteractive",
-            "PATH": f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin",
-        }
-        run_logged(
-            command,
-            cwd=staging.parent,
-            env=env,
-            log=log,
-            timeout=DEBOOTSTRAP_TIMEOUT,
-            label=f"debootstrap {self.release}",
-        )
-        for unit in MASKED_SERVICES:
-            (staging / "etc/systemd/system" / unit).unlink(missing_ok=True)
-            (staging / "etc/systemd/system" / unit).symlink_to("/dev/null")
-        # No getty on the console: nspawn's console is ours, and nothing logs in there.
-        (staging / "etc/systemd/system/console-getty.service").symlink_to("/dev/null")
-        (staging / "etc/hostname").write_text("rehearsal\n")
-        (staging / ".scaffold-ready").write_text(f"{self.release} {' '.join(self.packages)}\n")
+STOP_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -187,20 +32,47 @@ class Bind:
 
 
 class Machine:
-    """One booted machine on an overlay of a root filesystem; stop() removes every trace."""
+    """One booted machine on an overlay of a root filesystem; stop() removes every trace.
 
-    def __init__(self, rootfs: RootFilesystem, work: Path, binds: Sequence[Bind] = ()) -> None:
+    What the machine writes (the overlay's upper layer) lives in a tmpfs mounted at `work`:
+    a deployed project's venv is thousands of files, and deleting them from a disk mounted
+    with `discard` took longer than the whole rehearsal; unmounting a tmpfs takes no time.
+    """
+
+    def __init__(
+        self,
+        rootfs: RootFilesystem,
+        work: Path,
+        binds: Sequence[Bind] = (),
+        log: Path | None = None,
+    ) -> None:
         self.rootfs = rootfs
         self.work = work
         self.binds = tuple(binds)
         self.merged = work / "root"
-        self.log = work / "machine.log"
+        self.log = log or work.with_name(f"{work.name}.log")  # outlives the tmpfs
         self.nspawn: subprocess.Popen[bytes] | None = None
         self.leader: int | None = None
+        self.kept = False
+
+    def _mount_work(self) -> None:
+        if os.path.ismount(self.work):
+            return
+        self.work.mkdir(parents=True, exist_ok=True)
+        _run(["mount", "-t", "tmpfs", "-o", "mode=0700", "scaffold-machine", str(self.work)])
+        for name in ("upper", "overlay-work", "root"):
+            (self.work / name).mkdir()
+
+    def stage(self, target: str) -> Path:
+        """Where to put files before start() so the machine finds them at target (an absolute
+        path inside it): the overlay's upper layer, so the cache stays untouched."""
+        self._mount_work()
+        path = self.work / "upper" / target.lstrip("/")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def start(self) -> None:
-        for name in ("upper", "overlay-work", "root"):
-            (self.work / name).mkdir(parents=True, exist_ok=True)
+        self._mount_work()
         options = (
             f"lowerdir={self.rootfs.path},upperdir={self.work / 'upper'},"
             f"workdir={self.work / 'overlay-work'}"
@@ -244,9 +116,9 @@ class Machine:
             ).stdout.strip()
             if state in ("running", "degraded"):
                 return
-            if state in ("maintenance", "stopping", "offline"):
+            if state in ("maintenance", "stopping"):
                 break
-            time.sleep(0.1)
+            time.sleep(0.1)  # "offline" too: systemctl cannot reach a manager still starting
         raise OperationFailed(
             f"the machine did not finish booting (systemd says {state!r})", f"see {self.log}"
         )
@@ -270,8 +142,9 @@ class Machine:
             f"the machine did not boot within {BOOT_TIMEOUT:.0f}s", f"see {self.log}"
         )
 
-    def command(self, *args: str) -> list[str]:
-        """argv that runs args inside the machine (all of its namespaces, root, a clean PATH)."""
+    def command(self, *args: str, cwd: str = "/") -> list[str]:
+        """argv that runs args inside the machine (all of its namespaces, root, a clean PATH),
+        in the directory cwd there."""
         assert self.leader is not None
         return [
             "nsenter",
@@ -281,17 +154,23 @@ class Machine:
             "--",
             "/usr/bin/env",
             "-i",
+            f"--chdir={cwd}",
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "LANG=C.UTF-8",
             *args,
         ]
 
     def run(
-        self, *args: str, check: bool = True, timeout: float = 120, input: str | None = None
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = 120,
+        input: str | None = None,
+        cwd: str = "/",
     ) -> subprocess.CompletedProcess[str]:
         try:
             result = subprocess.run(
-                self.command(*args),
+                self.command(*args, cwd=cwd),
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -310,22 +189,61 @@ class Machine:
             )
         return result
 
+    def spawn(self, *args: str) -> subprocess.Popen[str]:
+        """Start args inside the machine in the background; read its output from stdout."""
+        return subprocess.Popen(
+            self.command(*args),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+
+    def keep(self, remove: Path | None = None) -> Path:
+        """Leave the machine running after we exit; the script that stops it and removes
+        `remove` (default: its work directory)."""
+        assert self.nspawn is not None and self.leader is not None
+        self.kept = True
+        script = self.work.with_name("stop.sh")  # outside the tmpfs it unmounts
+        merged, work = shlex.quote(str(self.merged)), shlex.quote(str(self.work))
+        target = shlex.quote(str(remove or self.work))
+        script.write_text(
+            "#!/bin/sh\n"
+            "# Stop the machine kept by `scaffold check --systemd --keep`, then remove it.\n"
+            # Its PID 1, if that is still systemd: the kernel ends the rest.
+            f'[ "$(cat /proc/{self.leader}/comm 2>/dev/null)" = systemd ] && '
+            f"kill -9 {self.leader}\n"
+            f"for _ in $(seq 50); do kill -0 {self.nspawn.pid} 2>/dev/null || break; "
+            "sleep 0.2; done\n"
+            f"umount {merged} 2>/dev/null || umount --lazy {merged}\n"
+            f"umount {work} 2>/dev/null || umount --lazy {work}\n"
+            f"rm -rf {target}\n"
+        )
+        script.chmod(0o755)
+        return script
+
     def stop(self) -> None:
-        """Power off (or kill) the machine, unmount the overlay, keep nothing running."""
+        """Kill the machine, unmount the overlay, keep nothing running; a kept machine is left
+        alone. Killed, not powered off: nothing in a throwaway machine needs a clean shutdown,
+        and stopping its services (gunicorn's graceful timeout, PostgreSQL) took seconds."""
+        if self.kept:
+            return
         if self.nspawn is not None and self.nspawn.poll() is None:
             if self.leader is not None:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.leader, signal.SIGRTMIN + 4)  # systemd: poweroff
+                    os.kill(self.leader, signal.SIGKILL)  # PID 1: the kernel ends the rest
             try:
                 self.nspawn.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.nspawn.pid, signal.SIGKILL)
                 self.nspawn.wait(timeout=10)
-        if os.path.ismount(self.merged):
-            _run(["umount", str(self.merged)], check=False)
-            if os.path.ismount(self.merged):
-                _run(["umount", "--lazy", str(self.merged)], check=False)
+        for mount in (self.merged, self.work):
+            if os.path.ismount(mount):
+                _run(["umount", str(mount)], check=False)
+                if os.path.ismount(mount):
+                    _run(["umount", "--lazy", str(mount)], check=False)
 
     def __enter__(self) -> Machine:
         try:

@@ -4,8 +4,12 @@ gunicorn (production config) -> nginx in front -> HTTP probes -> graceful shutdo
 `preflight` refuses what cannot be checked before anything exists; `runner` orders the stages
 of `stages` (venv, install, tests, checks) and `serving` (gunicorn, nginx, shutdown) in a
 `workspace` that is removed in all cases, Ctrl-C included; `report` holds what they return.
+
+`rehearsal` (`scaffold check --systemd`) deploys the project with its own deploy/install.sh
+into a throwaway systemd machine instead, built from `wheelhouse`, probed by `machine_probes`.
 """
 
+from scaffold.check.rehearsal import run_rehearsal
 from scaffold.check.report import (
     STAGES,
     CheckReport,
@@ -26,4 +30,5 @@ __all__ = [
     "failure",
     "result_lines",
     "run_check",
+    "run_rehearsal",
 ]

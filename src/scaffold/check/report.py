@@ -38,6 +38,8 @@ class CheckReport:
     stages: list[StageResult]
     kept: Path | None = None  # the work directory, when --keep
     seconds: float = 0.0  # wall time; less than the stages' sum, as the tests run alongside
+    # --systemd: the rehearsal machine (release, python; with --keep how to enter and stop it)
+    machine: dict[str, Any] | None = None
 
     @property
     def failed(self) -> StageResult | None:
@@ -53,6 +55,7 @@ class CheckReport:
                 "failed_stage": failed.name if failed else None,
                 "seconds": round(self.seconds, 3),
                 "kept": str(self.kept) if self.kept else None,
+                **({"machine": self.machine} if self.machine is not None else {}),
                 "stages": [stage.as_dict() for stage in self.stages],
             },
             indent=2,
@@ -61,10 +64,29 @@ class CheckReport:
     def summary(self) -> str:
         seconds = self.seconds
         kept = f"; kept {self.kept}" if self.kept else ""
+        if self.machine is not None:
+            return self._rehearsal_summary()
         if failed := self.failed:
             return f"check failed at stage {failed.name} after {seconds:.1f}s{kept}"
         behind = "" if self.stages[STAGES.index("nginx")].status == "skipped" else " behind nginx"
         return f"check passed: {self.project.name} boots{behind}, {seconds:.1f}s{kept}"
+
+    def _rehearsal_summary(self) -> str:
+        assert self.machine is not None
+        where = f"rehearsal on Debian {self.machine['release']}"
+        if failed := self.failed:
+            line = f"{where} failed at stage {failed.name} after {self.seconds:.1f}s"
+        else:
+            line = (
+                f"{where} passed: {self.project.name} deploys under systemd behind nginx, "
+                f"{self.seconds:.1f}s"
+            )
+        if "enter" in self.machine:
+            line += (
+                f"\nthe machine is still running: enter it with `{self.machine['enter']}`, "
+                f"stop and remove it with `{self.machine['stop']}`"
+            )
+        return line
 
 
 @dataclass
