@@ -5,7 +5,10 @@
 All three run from this interpreter's venv with bytecode compiled (`prepare_bytecode`), as after
 `pip install`. Prints medians and ratios.
 
-    python benchmarks/generation.py [--rounds 9]
+    python benchmarks/generation.py [--rounds 9] [--frameworks flask django] [--baseline DIR]
+
+--baseline DIR also times another scaffold version in the same run: DIR is its source tree
+(src/ and templates/), e.g. `mkdir DIR && git archive ed1da59 | tar -x -C DIR`.
 """
 
 from __future__ import annotations
@@ -37,8 +40,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--frameworks", nargs="*")
+    parser.add_argument("--baseline", type=Path, help="another scaffold source tree to time")
     args = parser.parse_args()
-    bytecode = prepare_bytecode()
+    baseline = args.baseline.resolve() / "src" if args.baseline else None
+    bytecode = prepare_bytecode(extra=[baseline] if baseline else [])
     load = os.getloadavg()[0]
     from scaffold import catalog
 
@@ -56,11 +61,17 @@ def main() -> None:
         os.makedirs(target)
         return timed_run([str(BIN / "django-admin"), "startproject", "ref", target], env=env)
 
+    def new(name: str, i: int, tag: str = "", extra: dict[str, str] | None = None) -> tuple:
+        argv = [str(BIN / "scaffold"), "new", fresh(tag + name, i), "--framework", name]
+        return timed_run([*argv, "--defaults"], env={**env, **(extra or {})})
+
     jobs = {"django-admin startproject": startproject}
     for name in frameworks:
-        jobs[f"scaffold new --framework {name}"] = lambda i, n=name: timed_run(
-            [str(BIN / "scaffold"), "new", fresh(n, i), "--framework", n, "--defaults"], env=env
-        )
+        jobs[f"scaffold new --framework {name}"] = lambda i, n=name: new(n, i)
+        if baseline:  # PYTHONPATH wins over the venv's editable install
+            jobs[f"baseline new --framework {name}"] = lambda i, n=name: new(
+                n, i, "baseline-", {"PYTHONPATH": str(baseline)}
+            )
     jobs["copier copy (3 layers, flask)"] = lambda i: timed_run(
         [sys.executable, "-c", COPIER_SCRIPT, fresh("copier", i), "flask", str(REPO / "templates")],
         env=env,
@@ -75,6 +86,8 @@ def main() -> None:
         f"load average {load:.1f} -> {os.getloadavg()[0]:.1f}"
     )
     print(bytecode)
+    if baseline:
+        print(f"baseline: scaffold from {baseline}")
     print_table(results, reference)
 
 
