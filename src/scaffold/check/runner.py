@@ -38,10 +38,16 @@ class CheckRun:
         ctx = self.context
         self._step("venv", lambda: stages.make_venv(ctx))
         self._step("install", lambda: stages.install_project(ctx))
+        # The project's tests may use the database the prepare steps migrate (Django's own
+        # conftest migrates it too): two migrations at once collide, so prepare goes first.
+        prepare_first = bool(ctx.target.framework.prepare)
+        if prepare_first:
+            self._step("checks", lambda: stages.framework_checks(ctx))
         tests = self._start_tests()
         if not self.tests_alongside:
             self._finish_tests(tests)
-        self._step("checks", lambda: stages.framework_checks(ctx))
+        if not prepare_first:
+            self._step("checks", lambda: stages.framework_checks(ctx))
         served = self._carry("gunicorn", lambda: serving.start_gunicorn(ctx))
         if served is not None and ctx.target.nginx is not None:
             behind = served
