@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import subprocess
 import sys
@@ -72,7 +73,7 @@ def test_precompiled_functions_render_what_jinja_renders(framework: str) -> None
 )
 def test_anything_unusual_goes_to_jinja(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A translated function that raises hands the template to Jinja, whose answer stands."""
-    namespace = dict(vars(sys.modules["scaffold._precompiled_templates"]))
+    namespace = dict(vars(importlib.import_module("scaffold._precompiled_templates")))
     exec(compile(template_compiler.translate(text, "t"), "<test>", "exec"), namespace)
     table = {text: namespace["t"]}
     monkeypatch.setattr(render, "_precompiled", lambda: (table, {}))

@@ -355,6 +355,185 @@ def _t_2a2b2e1251b12cdc(d: Mapping[str, Any]) -> str:
     return ''.join(o)
 
 
+def _t_2d20dae50edd1d77(d: Mapping[str, Any]) -> str:
+    c0 = d
+    o: list[str] = []
+    w = o.append
+    w('# Deploying ')
+    w(str(c0['project_name']))
+    w('\n\ngunicorn runs the app; nginx sits in front of it for TLS, static files, slow clients and\nrequest limits; systemd starts, restarts and reloads gunicorn.\n\n| File | Goes to | What it does |\n| --- | --- | --- |\n| `deploy/gunicorn.conf.py` | stays in the project | gunicorn settings; loads `.env`, needs no app argument |\n| `deploy/nginx/')
+    w(str(c0['package']))
+    w('.conf` | `/etc/nginx/sites-available/` | HTTPS site for `')
+    w(str(c0['domain']))
+    w('`, static files, proxy to gunicorn |\n| `deploy/systemd/')
+    w(str(c0['package']))
+    w('.socket` | `/etc/systemd/system/` | the unix socket nginx talks to, `/run/')
+    w(str(c0['package']))
+    w('/gunicorn.sock` |\n| `deploy/systemd/')
+    w(str(c0['package']))
+    w('.service` | `/etc/systemd/system/` | gunicorn, as `')
+    w(str(c0['deploy_user']))
+    w('`, hardened |\n| `Procfile` | stays in the project | Heroku and similar platforms |')
+    if c0['docker']:
+        w('\n| `Dockerfile`, `.dockerignore` | stays in the project | a production image (see below) |')
+    w('\n\n`gunicorn -c deploy/gunicorn.conf.py` serves the app (`')
+    w(str(c0['app_entry']))
+    w('`) with `')
+    w(str(c0['worker_class']))
+    w("`\nworkers on the unix socket. `GUNICORN_BIND` or `--bind` choose another address, `WEB_CONCURRENCY`\nthe number of workers. The app trusts exactly one proxy: nginx overwrites `X-Forwarded-Proto` and\nappends to `X-Forwarded-For`. Over a unix socket gunicorn trusts every peer, so only root and\nnginx's group may open the socket (`SocketUser=root`, `SocketGroup=www-data`, `SocketMode=0660`\nin the socket unit). The service runs as its own user, `")
+    w(str(c0['deploy_user']))
+    w("`, with `UMask=0027`;\ngunicorn's control socket lives in `/run/")
+    w(str(c0['package']))
+    w('/gunicorn/`, which systemd hands to that\nuser, so the nginx socket in `/run/')
+    w(str(c0['package']))
+    w("/` stays root's.\n\n## On a fresh Debian 12 or Ubuntu 24.04 server\n\n`deploy/install.sh` is the whole procedure: run it from the checkout for the first deploy and\nfor every one after. Replace `https://example.org/")
+    w(str(c0['package']))
+    w('.git` with your repository. Every\ncommand runs as root (`sudo -i`).\n\n1. Packages:\n\n   ```sh\n   apt-get update && apt-get install -y python3 python3-venv git nginx openssl certbot')
+    for _i1 in c0['server_packages']:
+        c1 = dict(c0)
+        c1['package'] = _i1
+        w(' ')
+        w(str(c1['package']))
+    w('\n   ```')
+    if c0['server_setup']:
+        w('\n\n   The database: a role named after the service user, which connects over the unix socket\n   with peer authentication (`DATABASE_URL=postgres:///')
+        w(str(c0['package']))
+        w('` in `.env`, no password):\n\n   ```sh')
+        for _i2 in c0['server_setup']:
+            c1 = dict(c0)
+            c1['command'] = _i2
+            w('\n   ')
+            w(str(c1['command']))
+        w('\n   ```')
+    w('\n\n2. The code in `/srv/')
+    w(str(c0['package']))
+    w('`, owned by root (the service only reads it):\n\n   ```sh\n   git clone https://example.org/')
+    w(str(c0['package']))
+    w('.git /srv/')
+    w(str(c0['package']))
+    w('\n   ```\n\n3. A certificate. Point `')
+    w(str(c0['domain']))
+    w("`'s DNS at the server first. Debian's default site still\n   serves `/var/www/html` on port 80, and the `")
+    w(str(c0['package']))
+    w("` site keeps serving certbot's\n   challenges from there, so renewals keep working:\n\n   ```sh\n   certbot certonly --webroot -w /var/www/html -d ")
+    w(str(c0['domain']))
+    w("\n   ```\n\n   No DNS yet? `deploy/install.sh --self-signed` puts a self-signed certificate where certbot's\n   goes; later `rm -r /etc/letsencrypt/live/")
+    w(str(c0['domain']))
+    w('`, run the certbot line above and\n   `systemctl reload nginx`.\n\n4. Deploy:\n\n   ```sh\n   cd /srv/')
+    w(str(c0['package']))
+    w(' && deploy/install.sh\n   curl -I https://')
+    w(str(c0['domain']))
+    w(str(c0['health_path']))
+    w('\n   ```\n\n5. Later deploys: the same script. It reinstalls, reruns the prepare steps and reloads\n   gunicorn, which starts new workers before it retires the old ones, so no request is dropped:\n\n   ```sh\n   cd /srv/')
+    w(str(c0['package']))
+    w(' && git pull && deploy/install.sh\n   ```\n\nA server without network: build the wheels elsewhere (`pip wheel -w wheels . hatchling` on the\nsame Python) and `deploy/install.sh --wheelhouse wheels`.\n\n### What install.sh does\n\nEach step is skipped or repeated harmlessly on the next run:\n\n- creates the service user `')
+    w(str(c0['deploy_user']))
+    w('` (a system user: no login, no home) if missing;\n- `python3 -m venv /srv/')
+    w(str(c0['package']))
+    w('/.venv` and `.venv/bin/pip install .` (runtime dependencies\n  only);\n- `.env`: when there is none, copies `.env.example` with fresh secrets; an existing one is kept\n  (edit it and rerun, or `systemctl restart ')
+    w(str(c0['package']))
+    w('`). Owner `root:')
+    w(str(c0['deploy_user']))
+    w('`,\n  mode 0640: the service reads it, nobody else;')
+    if c0['prepare_commands']:
+        w('\n- runs the prepare steps as `')
+        w(str(c0['deploy_user']))
+        w('`, with `.env` and the state directory exactly as\n  the service gets them (`systemd-run`):')
+        for _i3 in c0['prepare_commands']:
+            c1 = dict(c0)
+            c1['command'] = _i3
+            w('\n  - `')
+            w(str(c1['command']))
+            w('`')
+    w('\n- installs `deploy/systemd/')
+    w(str(c0['package']))
+    w('.socket` and `.service` into `/etc/systemd/system/`,\n  enables the socket, and starts the service, or reloads it (restarts it when a unit changed);\n- installs `deploy/nginx/')
+    w(str(c0['package']))
+    w(".conf` into `sites-available/` and `sites-enabled/`, removes\n  Debian's default site, checks the certificate in `/etc/letsencrypt/live/")
+    w(str(c0['domain']))
+    w('/`, then\n  `nginx -t` and reloads nginx.\n\nThe service can write only to `/var/lib/')
+    w(str(c0['package']))
+    w('` (`$STATE_DIRECTORY`): a SQLite database\nor uploads go there, or add a `ReadWritePaths=` line to the service. nginx serves `/static/`\nfrom `/srv/')
+    w(str(c0['package']))
+    w('/')
+    w(str(c0['static_dir']))
+    w('/`.')
+    if c0['prepare_writes']:
+        w(' The prepare steps write')
+        for _i4 in c0['prepare_writes']:
+            c1 = dict(c0)
+            c1['path'] = _i4
+            w(' `')
+            w(str(c1['path']))
+            w('/`')
+        w(', as the service user; then\ninstall.sh gives it back to root.')
+    w('\n\nLogs: `journalctl -u ')
+    w(str(c0['package']))
+    w("` (gunicorn's access log, with the client address and the\nduration) and `/var/log/nginx/`.\n\n`scaffold check --systemd` rehearses exactly this in a throwaway Debian machine with systemd:\nit runs `deploy/install.sh --wheelhouse /wheelhouse --self-signed` unchanged, then probes the\nsite through nginx.\n\n## Heroku\n\nHeroku's router terminates TLS and sets `X-Forwarded-For` and `X-Forwarded-Proto`; the `Procfile`\nstarts gunicorn on `$PORT` with the same config.")
+    if c0['app_serves_static']:
+        w(' There is no nginx, so the app serves its own\nstatic files (or put a CDN in front).')
+    else:
+        w(' There is no nginx, and ')
+        w(str(c0['framework_title']))
+        w('\ndoes not serve static files with DEBUG off, so pages come without their CSS: serve `STATIC_ROOT`\nfrom a CDN or bucket (set `STATIC_URL` to it), or add\n[WhiteNoise](https://whitenoise.readthedocs.io/) (not included).')
+    w("\n\n```sh\nheroku create\nheroku config:set FORWARDED_ALLOW_IPS='*'  # only Heroku's router can reach the dyno")
+    for _i5 in c0['production_env']:
+        c1 = dict(c0)
+        (c1['name'], c1['value']) = _i5
+        w('\nheroku config:set ')
+        w(str(c1['name']))
+        w('=')
+        w(str(c1['value']))
+    for _i6 in c0['env_vars']:
+        c1 = dict(c0)
+        c1['var'] = _i6
+        if not _attr(c1['var'], 'secret'):
+            continue
+        w('\nheroku config:set ')
+        w(str(_attr(c1['var'], 'name')))
+        w('="$(python3 -c \'import secrets; print(secrets.token_urlsafe(48))\')"')
+    w('\nuv lock && git add uv.lock && git commit -m "Lock dependencies for Heroku"\ngit push heroku main\n```\n\nSet the other variables of `.env.example` with `heroku config:set` as needed.')
+    if c0['prepare_commands']:
+        w(' The prepare steps\nbelong in a release phase, which runs before each release takes traffic; add this line to the\n`Procfile`:\n\n```\nrelease: ')
+        w(str(str(' && ').join(map(str, c0['prepare_commands']))))
+        w('\n```')
+    if c0['docker']:
+        w('\n\n## Docker\n\nThe image runs gunicorn on port 8000 as uid 10001 (numeric, for `runAsNonRoot`), with\nruntime dependencies only; the one writable place is the volume `/var/lib/')
+        w(str(c0['package']))
+        w('`\n(`$STATE_DIRECTORY`), owned by 10001. `GUNICORN_BIND` from `.env` is ignored there.\n\n```sh\ndocker build -t ')
+        w(str(c0['package']))
+        w(' .')
+        for _i7 in c0['prepare_commands']:
+            c1 = dict(c0)
+            c1['command'] = _i7
+            if not (c1['command'] not in c1['image_build_commands']):
+                continue
+            w('\ndocker run --rm --env-file .env -v ')
+            w(str(c1['package']))
+            w('-data:/var/lib/')
+            w(str(c1['package']))
+            w(' ')
+            w(str(c1['package']))
+            w(' ')
+            w(str(c1['command']))
+        w('\ndocker run -d --env-file .env -v ')
+        w(str(c0['package']))
+        w('-data:/var/lib/')
+        w(str(c0['package']))
+        w(' -p 127.0.0.1:8000:8000 --read-only --tmpfs /tmp ')
+        w(str(c0['package']))
+        w('\n```')
+        if c0['prepare_commands']:
+            w("\n\nRun the migration on every release, before the new container takes traffic. The app serves no\n`/static/`: the image holds the collected files in `/app/staticfiles`, and the TLS proxy in\nfront must serve them (copy them out with `docker create` and `docker cp`, or build the proxy's\nimage `FROM` this one's files).")
+        w("\n\nPut a TLS proxy in front and set `FORWARDED_ALLOW_IPS` to its address. A PostgreSQL\n`DATABASE_URL` needs a host and a password there: peer authentication over the unix socket does\nnot reach out of a container. On Kubernetes: `runAsUser: 10001`, `fsGroup: 10001`,\n`readOnlyRootFilesystem: true` and an `emptyDir` for `/tmp`. scaffold's own suite runs this\nDockerfile's steps without a Docker engine (non-root uid, read-only code, its own env); the\ngenerated tests lint it but do not build it.")
+    w('\n\n## How these files are tested\n\n`tests/test_deploy_config.py` runs the real tools on the files above: `nginx -t` on a copy of\nthe site localized to a temporary prefix (ports, socket, self-signed certificate), `systemd-analyze\nverify --recursive-errors=no` on copies of the units whose `ExecStart` points at an existing\nprogram (the venv and `/srv/')
+    w(str(c0['package']))
+    w("` exist only on the server), and `gunicorn --check-config`\nplus the resolved worker class; it also starts nginx on the site and checks that TLS 1.3 is\nnegotiated, sessions resume, only Mozilla's intermediate curves are offered and other host names\nget 421, and that `systemd-analyze security` rates the service 2.0 or better. The catch-all must\nstay the port's default server: nginx settles TLS with it before it reads the host name.\n`tests/test_boot.py` starts gunicorn with this config and fetches `")
+    w(str(c0['health_path']))
+    w('`.\n')
+    return ''.join(o)
+
+
 def _t_2fb72e507582da1d(d: Mapping[str, Any]) -> str:
     c0 = d
     o: list[str] = []
@@ -1199,156 +1378,6 @@ def _t_d68e87a33f05c269(d: Mapping[str, Any]) -> str:
     return ''.join(o)
 
 
-def _t_d8f5823b703e3ff3(d: Mapping[str, Any]) -> str:
-    c0 = d
-    o: list[str] = []
-    w = o.append
-    w('# Deploying ')
-    w(str(c0['project_name']))
-    w('\n\ngunicorn runs the app; nginx sits in front of it for TLS, static files, slow clients and\nrequest limits; systemd starts, restarts and reloads gunicorn.\n\n| File | Goes to | What it does |\n| --- | --- | --- |\n| `deploy/gunicorn.conf.py` | stays in the project | gunicorn settings; loads `.env`, needs no app argument |\n| `deploy/nginx/')
-    w(str(c0['package']))
-    w('.conf` | `/etc/nginx/sites-available/` | HTTPS site for `')
-    w(str(c0['domain']))
-    w('`, static files, proxy to gunicorn |\n| `deploy/systemd/')
-    w(str(c0['package']))
-    w('.socket` | `/etc/systemd/system/` | the unix socket nginx talks to, `/run/')
-    w(str(c0['package']))
-    w('/gunicorn.sock` |\n| `deploy/systemd/')
-    w(str(c0['package']))
-    w('.service` | `/etc/systemd/system/` | gunicorn, as `')
-    w(str(c0['deploy_user']))
-    w('`, hardened |\n| `Procfile` | stays in the project | Heroku and similar platforms |')
-    if c0['docker']:
-        w('\n| `Dockerfile`, `.dockerignore` | stays in the project | a production image (see below) |')
-    w('\n\n`gunicorn -c deploy/gunicorn.conf.py` serves the app (`')
-    w(str(c0['app_entry']))
-    w('`) with `')
-    w(str(c0['worker_class']))
-    w("`\nworkers on the unix socket. `GUNICORN_BIND` or `--bind` choose another address, `WEB_CONCURRENCY`\nthe number of workers. The app trusts exactly one proxy: nginx overwrites `X-Forwarded-Proto` and\nappends to `X-Forwarded-For`. Over a unix socket gunicorn trusts every peer, so only nginx's\nuser may open the socket (`SocketMode=0660` in the socket unit, `umask` in the gunicorn config).\n\n## On a fresh Debian 12 or Ubuntu 24.04 server\n\n`deploy/install.sh` is the whole procedure: run it from the checkout for the first deploy and\nfor every one after. Replace `https://example.org/")
-    w(str(c0['package']))
-    w('.git` with your repository. Every\ncommand runs as root (`sudo -i`).\n\n1. Packages:\n\n   ```sh\n   apt-get update && apt-get install -y python3 python3-venv git nginx openssl certbot')
-    for _i1 in c0['server_packages']:
-        c1 = dict(c0)
-        c1['package'] = _i1
-        w(' ')
-        w(str(c1['package']))
-    w('\n   ```')
-    if c0['server_setup']:
-        w('\n\n   The database: a role named after the service user, which connects over the unix socket\n   with peer authentication (`DATABASE_URL=postgres:///')
-        w(str(c0['package']))
-        w('` in `.env`, no password):\n\n   ```sh')
-        for _i2 in c0['server_setup']:
-            c1 = dict(c0)
-            c1['command'] = _i2
-            w('\n   ')
-            w(str(c1['command']))
-        w('\n   ```')
-    w('\n\n2. The code in `/srv/')
-    w(str(c0['package']))
-    w('`, owned by root (the service only reads it):\n\n   ```sh\n   git clone https://example.org/')
-    w(str(c0['package']))
-    w('.git /srv/')
-    w(str(c0['package']))
-    w('\n   ```\n\n3. A certificate. Point `')
-    w(str(c0['domain']))
-    w("`'s DNS at the server first. Debian's default site still\n   serves `/var/www/html` on port 80, and the `")
-    w(str(c0['package']))
-    w("` site keeps serving certbot's\n   challenges from there, so renewals keep working:\n\n   ```sh\n   certbot certonly --webroot -w /var/www/html -d ")
-    w(str(c0['domain']))
-    w("\n   ```\n\n   No DNS yet? `deploy/install.sh --self-signed` puts a self-signed certificate where certbot's\n   goes; later `rm -r /etc/letsencrypt/live/")
-    w(str(c0['domain']))
-    w('`, run the certbot line above and\n   `systemctl reload nginx`.\n\n4. Deploy:\n\n   ```sh\n   cd /srv/')
-    w(str(c0['package']))
-    w(' && deploy/install.sh\n   curl -I https://')
-    w(str(c0['domain']))
-    w(str(c0['health_path']))
-    w('\n   ```\n\n5. Later deploys: the same script. It reinstalls, reruns the prepare steps and reloads\n   gunicorn, which starts new workers before it retires the old ones, so no request is dropped:\n\n   ```sh\n   cd /srv/')
-    w(str(c0['package']))
-    w(' && git pull && deploy/install.sh\n   ```\n\nA server without network: build the wheels elsewhere (`pip wheel -w wheels . hatchling` on the\nsame Python) and `deploy/install.sh --wheelhouse wheels`.\n\n### What install.sh does\n\nEach step is skipped or repeated harmlessly on the next run:\n\n- creates the service user `')
-    w(str(c0['deploy_user']))
-    w('` (a system user: no login, no home) if missing;\n- `python3 -m venv /srv/')
-    w(str(c0['package']))
-    w('/.venv` and `.venv/bin/pip install .` (runtime dependencies\n  only);\n- `.env`: when there is none, copies `.env.example` with fresh secrets; an existing one is kept\n  (edit it and rerun, or `systemctl restart ')
-    w(str(c0['package']))
-    w('`). Owner `root:')
-    w(str(c0['deploy_user']))
-    w('`,\n  mode 0640: the service reads it, nobody else;')
-    if c0['prepare_commands']:
-        w('\n- runs the prepare steps as `')
-        w(str(c0['deploy_user']))
-        w('`, with `.env` and the state directory exactly as\n  the service gets them (`systemd-run`):')
-        for _i3 in c0['prepare_commands']:
-            c1 = dict(c0)
-            c1['command'] = _i3
-            w('\n  - `')
-            w(str(c1['command']))
-            w('`')
-    w('\n- installs `deploy/systemd/')
-    w(str(c0['package']))
-    w('.socket` and `.service` into `/etc/systemd/system/`,\n  enables the socket, and starts the service, or reloads it (restarts it when a unit changed);\n- installs `deploy/nginx/')
-    w(str(c0['package']))
-    w(".conf` into `sites-available/` and `sites-enabled/`, removes\n  Debian's default site, checks the certificate in `/etc/letsencrypt/live/")
-    w(str(c0['domain']))
-    w('/`, then\n  `nginx -t` and reloads nginx.\n\nThe service can write only to `/var/lib/')
-    w(str(c0['package']))
-    w('` (`$STATE_DIRECTORY`): a SQLite database\nor uploads go there, or add a `ReadWritePaths=` line to the service. nginx serves `/static/`\nfrom `/srv/')
-    w(str(c0['package']))
-    w('/')
-    w(str(c0['static_dir']))
-    w('/`.')
-    if c0['prepare_writes']:
-        w(' The prepare steps write')
-        for _i4 in c0['prepare_writes']:
-            c1 = dict(c0)
-            c1['path'] = _i4
-            w(' `')
-            w(str(c1['path']))
-            w('/`')
-        w(', as the service user; then\ninstall.sh gives it back to root.')
-    w('\n\nLogs: `journalctl -u ')
-    w(str(c0['package']))
-    w("` (gunicorn's access log, with the client address and the\nduration) and `/var/log/nginx/`.\n\n`scaffold check --systemd` rehearses exactly this in a throwaway Debian machine with systemd:\nit runs `deploy/install.sh --wheelhouse /wheelhouse --self-signed` unchanged, then probes the\nsite through nginx.\n\n## Heroku\n\nHeroku's router terminates TLS and sets `X-Forwarded-For` and `X-Forwarded-Proto`; the `Procfile`\nstarts gunicorn on `$PORT` with the same config.")
-    if c0['app_serves_static']:
-        w(' There is no nginx, so the app serves its own\nstatic files (or put a CDN in front).')
-    else:
-        w(' There is no nginx, and ')
-        w(str(c0['framework_title']))
-        w('\ndoes not serve static files with DEBUG off, so pages come without their CSS: serve `STATIC_ROOT`\nfrom a CDN or bucket (set `STATIC_URL` to it), or add\n[WhiteNoise](https://whitenoise.readthedocs.io/) (not included).')
-    w("\n\n```sh\nheroku create\nheroku config:set FORWARDED_ALLOW_IPS='*'  # only Heroku's router can reach the dyno")
-    for _i5 in c0['production_env']:
-        c1 = dict(c0)
-        (c1['name'], c1['value']) = _i5
-        w('\nheroku config:set ')
-        w(str(c1['name']))
-        w('=')
-        w(str(c1['value']))
-    for _i6 in c0['env_vars']:
-        c1 = dict(c0)
-        c1['var'] = _i6
-        if not _attr(c1['var'], 'secret'):
-            continue
-        w('\nheroku config:set ')
-        w(str(_attr(c1['var'], 'name')))
-        w('="$(python3 -c \'import secrets; print(secrets.token_urlsafe(48))\')"')
-    w('\nuv lock && git add uv.lock && git commit -m "Lock dependencies for Heroku"\ngit push heroku main\n```\n\nSet the other variables of `.env.example` with `heroku config:set` as needed.')
-    if c0['prepare_commands']:
-        w(' The prepare steps\nbelong in a release phase, which runs before each release takes traffic; add this line to the\n`Procfile`:\n\n```\nrelease: ')
-        w(str(str(' && ').join(map(str, c0['prepare_commands']))))
-        w('\n```')
-    if c0['docker']:
-        w('\n\n## Docker\n\n`docker build -t ')
-        w(str(c0['package']))
-        w(' . && docker run --env-file .env -p 8000:8000 ')
-        w(str(c0['package']))
-        w('` runs\ngunicorn on port 8000 as an unprivileged user, with runtime dependencies only. Put a TLS proxy in\nfront and set `FORWARDED_ALLOW_IPS` to its address. The Dockerfile is checked statically only\n(multi-stage, non-root, no dev extra): the generated tests do not build it.')
-    w('\n\n## How these files are tested\n\n`tests/test_deploy_config.py` runs the real tools on the files above: `nginx -t` on a copy of\nthe site localized to a temporary prefix (ports, socket, self-signed certificate), `systemd-analyze\nverify --recursive-errors=no` on copies of the units whose `ExecStart` points at an existing\nprogram (the venv and `/srv/')
-    w(str(c0['package']))
-    w('` exist only on the server), and `gunicorn --check-config`\nplus the resolved worker class. `tests/test_boot.py` starts gunicorn with this config and fetches\n`')
-    w(str(c0['health_path']))
-    w('`.\n')
-    return ''.join(o)
-
-
 def _t_e118c2a3f18e4320(d: Mapping[str, Any]) -> str:
     c0 = d
     o: list[str] = []
@@ -1540,6 +1569,7 @@ TEMPLATES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     '"""The {{ package }} service: `{{ package }}.app.create_app()` builds the Falcon app."""\n': _t_26b5e1cfd1363245,
     'from django.apps import AppConfig\n\n\nclass PagesConfig(AppConfig):\n    name = "{{ package }}.pages"\n    label = "pages"\n    verbose_name = "Pages"\n': _t_26be454680623460,
     '"""404 pages: JSON under /api/, HTML for people."""\n\nfrom typing import Any\n\nfrom pyramid.request import Request\nfrom pyramid.view import notfound_view_config\n\n\n@notfound_view_config(\n    renderer="{{ package }}:templates/404.{{ template_extension }}",\n)\ndef notfound(request: Request) -> dict[str, Any]:\n    request.response.status = 404\n    return {}\n\n\n@notfound_view_config(path_info=r"^/api/", renderer="json")\ndef api_notfound(request: Request) -> dict[str, Any]:\n    request.response.status = 404\n    return {"error": {"status": 404, "message": f"No such endpoint: {request.path}"}}\n': _t_2a2b2e1251b12cdc,
+    '# Deploying {{ project_name }}\n\ngunicorn runs the app; nginx sits in front of it for TLS, static files, slow clients and\nrequest limits; systemd starts, restarts and reloads gunicorn.\n\n| File | Goes to | What it does |\n| --- | --- | --- |\n| `deploy/gunicorn.conf.py` | stays in the project | gunicorn settings; loads `.env`, needs no app argument |\n| `deploy/nginx/{{ package }}.conf` | `/etc/nginx/sites-available/` | HTTPS site for `{{ domain }}`, static files, proxy to gunicorn |\n| `deploy/systemd/{{ package }}.socket` | `/etc/systemd/system/` | the unix socket nginx talks to, `/run/{{ package }}/gunicorn.sock` |\n| `deploy/systemd/{{ package }}.service` | `/etc/systemd/system/` | gunicorn, as `{{ deploy_user }}`, hardened |\n| `Procfile` | stays in the project | Heroku and similar platforms |\n{%- if docker %}\n| `Dockerfile`, `.dockerignore` | stays in the project | a production image (see below) |\n{%- endif %}\n\n`gunicorn -c deploy/gunicorn.conf.py` serves the app (`{{ app_entry }}`) with `{{ worker_class }}`\nworkers on the unix socket. `GUNICORN_BIND` or `--bind` choose another address, `WEB_CONCURRENCY`\nthe number of workers. The app trusts exactly one proxy: nginx overwrites `X-Forwarded-Proto` and\nappends to `X-Forwarded-For`. Over a unix socket gunicorn trusts every peer, so only root and\nnginx\'s group may open the socket (`SocketUser=root`, `SocketGroup=www-data`, `SocketMode=0660`\nin the socket unit). The service runs as its own user, `{{ deploy_user }}`, with `UMask=0027`;\ngunicorn\'s control socket lives in `/run/{{ package }}/gunicorn/`, which systemd hands to that\nuser, so the nginx socket in `/run/{{ package }}/` stays root\'s.\n\n## On a fresh Debian 12 or Ubuntu 24.04 server\n\n`deploy/install.sh` is the whole procedure: run it from the checkout for the first deploy and\nfor every one after. Replace `https://example.org/{{ package }}.git` with your repository. Every\ncommand runs as root (`sudo -i`).\n\n1. Packages:\n\n   ```sh\n   apt-get update && apt-get install -y python3 python3-venv git nginx openssl certbot{% for package in server_packages %} {{ package }}{% endfor %}\n   ```\n{%- if server_setup %}\n\n   The database: a role named after the service user, which connects over the unix socket\n   with peer authentication (`DATABASE_URL=postgres:///{{ package }}` in `.env`, no password):\n\n   ```sh\n{%- for command in server_setup %}\n   {{ command }}\n{%- endfor %}\n   ```\n{%- endif %}\n\n2. The code in `/srv/{{ package }}`, owned by root (the service only reads it):\n\n   ```sh\n   git clone https://example.org/{{ package }}.git /srv/{{ package }}\n   ```\n\n3. A certificate. Point `{{ domain }}`\'s DNS at the server first. Debian\'s default site still\n   serves `/var/www/html` on port 80, and the `{{ package }}` site keeps serving certbot\'s\n   challenges from there, so renewals keep working:\n\n   ```sh\n   certbot certonly --webroot -w /var/www/html -d {{ domain }}\n   ```\n\n   No DNS yet? `deploy/install.sh --self-signed` puts a self-signed certificate where certbot\'s\n   goes; later `rm -r /etc/letsencrypt/live/{{ domain }}`, run the certbot line above and\n   `systemctl reload nginx`.\n\n4. Deploy:\n\n   ```sh\n   cd /srv/{{ package }} && deploy/install.sh\n   curl -I https://{{ domain }}{{ health_path }}\n   ```\n\n5. Later deploys: the same script. It reinstalls, reruns the prepare steps and reloads\n   gunicorn, which starts new workers before it retires the old ones, so no request is dropped:\n\n   ```sh\n   cd /srv/{{ package }} && git pull && deploy/install.sh\n   ```\n\nA server without network: build the wheels elsewhere (`pip wheel -w wheels . hatchling` on the\nsame Python) and `deploy/install.sh --wheelhouse wheels`.\n\n### What install.sh does\n\nEach step is skipped or repeated harmlessly on the next run:\n\n- creates the service user `{{ deploy_user }}` (a system user: no login, no home) if missing;\n- `python3 -m venv /srv/{{ package }}/.venv` and `.venv/bin/pip install .` (runtime dependencies\n  only);\n- `.env`: when there is none, copies `.env.example` with fresh secrets; an existing one is kept\n  (edit it and rerun, or `systemctl restart {{ package }}`). Owner `root:{{ deploy_user }}`,\n  mode 0640: the service reads it, nobody else;\n{%- if prepare_commands %}\n- runs the prepare steps as `{{ deploy_user }}`, with `.env` and the state directory exactly as\n  the service gets them (`systemd-run`):\n{%- for command in prepare_commands %}\n  - `{{ command }}`\n{%- endfor %}\n{%- endif %}\n- installs `deploy/systemd/{{ package }}.socket` and `.service` into `/etc/systemd/system/`,\n  enables the socket, and starts the service, or reloads it (restarts it when a unit changed);\n- installs `deploy/nginx/{{ package }}.conf` into `sites-available/` and `sites-enabled/`, removes\n  Debian\'s default site, checks the certificate in `/etc/letsencrypt/live/{{ domain }}/`, then\n  `nginx -t` and reloads nginx.\n\nThe service can write only to `/var/lib/{{ package }}` (`$STATE_DIRECTORY`): a SQLite database\nor uploads go there, or add a `ReadWritePaths=` line to the service. nginx serves `/static/`\nfrom `/srv/{{ package }}/{{ static_dir }}/`.\n{%- if prepare_writes %} The prepare steps write\n{%- for path in prepare_writes %} `{{ path }}/`{% endfor %}, as the service user; then\ninstall.sh gives it back to root.\n{%- endif %}\n\nLogs: `journalctl -u {{ package }}` (gunicorn\'s access log, with the client address and the\nduration) and `/var/log/nginx/`.\n\n`scaffold check --systemd` rehearses exactly this in a throwaway Debian machine with systemd:\nit runs `deploy/install.sh --wheelhouse /wheelhouse --self-signed` unchanged, then probes the\nsite through nginx.\n\n## Heroku\n\nHeroku\'s router terminates TLS and sets `X-Forwarded-For` and `X-Forwarded-Proto`; the `Procfile`\nstarts gunicorn on `$PORT` with the same config.\n{%- if app_serves_static %} There is no nginx, so the app serves its own\nstatic files (or put a CDN in front).\n{%- else %} There is no nginx, and {{ framework_title }}\ndoes not serve static files with DEBUG off, so pages come without their CSS: serve `STATIC_ROOT`\nfrom a CDN or bucket (set `STATIC_URL` to it), or add\n[WhiteNoise](https://whitenoise.readthedocs.io/) (not included).\n{%- endif %}\n\n```sh\nheroku create\nheroku config:set FORWARDED_ALLOW_IPS=\'*\'  # only Heroku\'s router can reach the dyno\n{%- for name, value in production_env %}\nheroku config:set {{ name }}={{ value }}\n{%- endfor %}\n{%- for var in env_vars if var.secret %}\nheroku config:set {{ var.name }}="$(python3 -c \'import secrets; print(secrets.token_urlsafe(48))\')"\n{%- endfor %}\nuv lock && git add uv.lock && git commit -m "Lock dependencies for Heroku"\ngit push heroku main\n```\n\nSet the other variables of `.env.example` with `heroku config:set` as needed.\n{%- if prepare_commands %} The prepare steps\nbelong in a release phase, which runs before each release takes traffic; add this line to the\n`Procfile`:\n\n```\nrelease: {{ prepare_commands | join(" && ") }}\n```\n{%- endif %}\n{%- if docker %}\n\n## Docker\n\nThe image runs gunicorn on port 8000 as uid 10001 (numeric, for `runAsNonRoot`), with\nruntime dependencies only; the one writable place is the volume `/var/lib/{{ package }}`\n(`$STATE_DIRECTORY`), owned by 10001. `GUNICORN_BIND` from `.env` is ignored there.\n\n```sh\ndocker build -t {{ package }} .\n{%- for command in prepare_commands if command not in image_build_commands %}\ndocker run --rm --env-file .env -v {{ package }}-data:/var/lib/{{ package }} {{ package }} {{ command }}\n{%- endfor %}\ndocker run -d --env-file .env -v {{ package }}-data:/var/lib/{{ package }} -p 127.0.0.1:8000:8000 --read-only --tmpfs /tmp {{ package }}\n```\n{%- if prepare_commands %}\n\nRun the migration on every release, before the new container takes traffic. The app serves no\n`/static/`: the image holds the collected files in `/app/staticfiles`, and the TLS proxy in\nfront must serve them (copy them out with `docker create` and `docker cp`, or build the proxy\'s\nimage `FROM` this one\'s files).\n{%- endif %}\n\nPut a TLS proxy in front and set `FORWARDED_ALLOW_IPS` to its address. A PostgreSQL\n`DATABASE_URL` needs a host and a password there: peer authentication over the unix socket does\nnot reach out of a container. On Kubernetes: `runAsUser: 10001`, `fsGroup: 10001`,\n`readOnlyRootFilesystem: true` and an `emptyDir` for `/tmp`. scaffold\'s own suite runs this\nDockerfile\'s steps without a Docker engine (non-root uid, read-only code, its own env); the\ngenerated tests lint it but do not build it.\n{%- endif %}\n\n## How these files are tested\n\n`tests/test_deploy_config.py` runs the real tools on the files above: `nginx -t` on a copy of\nthe site localized to a temporary prefix (ports, socket, self-signed certificate), `systemd-analyze\nverify --recursive-errors=no` on copies of the units whose `ExecStart` points at an existing\nprogram (the venv and `/srv/{{ package }}` exist only on the server), and `gunicorn --check-config`\nplus the resolved worker class; it also starts nginx on the site and checks that TLS 1.3 is\nnegotiated, sessions resume, only Mozilla\'s intermediate curves are offered and other host names\nget 421, and that `systemd-analyze security` rates the service 2.0 or better. The catch-all must\nstay the port\'s default server: nginx settles TLS with it before it reads the host name.\n`tests/test_boot.py` starts gunicorn with this config and fetches `{{ health_path }}`.\n': _t_2d20dae50edd1d77,
     "# `pserve development.ini --reload`: waitress on http://localhost:6543 with the debug toolbar.\n# Settings: https://docs.pylonsproject.org/projects/pyramid/en/latest/narr/environment.html\n\n[app:main]\nuse = egg:{{ distribution_name }}\n\npyramid.reload_templates = true\npyramid.debug_authorization = false\npyramid.debug_notfound = false\npyramid.debug_routematch = false\npyramid.default_locale_name = en\npyramid.includes =\n    pyramid_debugtoolbar\n\n# The toolbar answers only to these addresses; never list a public one.\ndebugtoolbar.hosts = 127.0.0.1 ::1\n\n# Secrets stay in the untracked .env; gunicorn's config loads it in production.\nenv_file = %(here)s/.env\n# Plain http://localhost has no TLS, so only here may the session cookie go without it.\nsession.secure = false\n\n[server:main]\nuse = egg:waitress#main\nlisten = localhost:6543\n\n# Logging: https://docs.pylonsproject.org/projects/pyramid/en/latest/narr/logging.html\n\n[loggers]\nkeys = root, {{ package }}\n\n[handlers]\nkeys = console\n\n[formatters]\nkeys = generic\n\n[logger_root]\nlevel = INFO\nhandlers = console\n\n[logger_{{ package }}]\nlevel = DEBUG\nhandlers =\nqualname = {{ package }}\n\n[handler_console]\nclass = StreamHandler\nargs = (sys.stderr,)\nlevel = NOTSET\nformatter = generic\n\n[formatter_generic]\nformat = %(asctime)s %(levelname)-5.5s [%(name)s:%(lineno)s][%(threadName)s] %(message)s\n": _t_2fb72e507582da1d,
     '"""The WSGI entry point gunicorn serves: `{{ package }}.wsgi:application`.\n\nUses the production settings unless DJANGO_SETTINGS_MODULE says else.\nhttps://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/\n"""\n\nimport os\n\nfrom django.core.wsgi import get_wsgi_application\n\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "{{ package }}.settings.production")\n\napplication = get_wsgi_application()\n': _t_33f3c01050b69c86,
     "{% if template_language == 'mako' %}templates{% endif %}": _t_370b4a7021f226ad,
@@ -1588,7 +1618,6 @@ TEMPLATES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     'import pytest\nfrom flask import Flask\nfrom flask.testing import FlaskClient\n\nfrom {{ package }} import create_app\n\n\n@pytest.fixture\ndef app() -> Flask:\n    return create_app({"TESTING": True, "SECRET_KEY": "test-only-secret"})\n\n\n@pytest.fixture\ndef client(app: Flask) -> FlaskClient:\n    return app.test_client()\n': _t_ceaa598a0d96127b,
     '{{package}}.socket.jinja': _t_d5eaa0f14fdbd307,
     '{{package}}': _t_d68e87a33f05c269,
-    '# Deploying {{ project_name }}\n\ngunicorn runs the app; nginx sits in front of it for TLS, static files, slow clients and\nrequest limits; systemd starts, restarts and reloads gunicorn.\n\n| File | Goes to | What it does |\n| --- | --- | --- |\n| `deploy/gunicorn.conf.py` | stays in the project | gunicorn settings; loads `.env`, needs no app argument |\n| `deploy/nginx/{{ package }}.conf` | `/etc/nginx/sites-available/` | HTTPS site for `{{ domain }}`, static files, proxy to gunicorn |\n| `deploy/systemd/{{ package }}.socket` | `/etc/systemd/system/` | the unix socket nginx talks to, `/run/{{ package }}/gunicorn.sock` |\n| `deploy/systemd/{{ package }}.service` | `/etc/systemd/system/` | gunicorn, as `{{ deploy_user }}`, hardened |\n| `Procfile` | stays in the project | Heroku and similar platforms |\n{%- if docker %}\n| `Dockerfile`, `.dockerignore` | stays in the project | a production image (see below) |\n{%- endif %}\n\n`gunicorn -c deploy/gunicorn.conf.py` serves the app (`{{ app_entry }}`) with `{{ worker_class }}`\nworkers on the unix socket. `GUNICORN_BIND` or `--bind` choose another address, `WEB_CONCURRENCY`\nthe number of workers. The app trusts exactly one proxy: nginx overwrites `X-Forwarded-Proto` and\nappends to `X-Forwarded-For`. Over a unix socket gunicorn trusts every peer, so only nginx\'s\nuser may open the socket (`SocketMode=0660` in the socket unit, `umask` in the gunicorn config).\n\n## On a fresh Debian 12 or Ubuntu 24.04 server\n\n`deploy/install.sh` is the whole procedure: run it from the checkout for the first deploy and\nfor every one after. Replace `https://example.org/{{ package }}.git` with your repository. Every\ncommand runs as root (`sudo -i`).\n\n1. Packages:\n\n   ```sh\n   apt-get update && apt-get install -y python3 python3-venv git nginx openssl certbot{% for package in server_packages %} {{ package }}{% endfor %}\n   ```\n{%- if server_setup %}\n\n   The database: a role named after the service user, which connects over the unix socket\n   with peer authentication (`DATABASE_URL=postgres:///{{ package }}` in `.env`, no password):\n\n   ```sh\n{%- for command in server_setup %}\n   {{ command }}\n{%- endfor %}\n   ```\n{%- endif %}\n\n2. The code in `/srv/{{ package }}`, owned by root (the service only reads it):\n\n   ```sh\n   git clone https://example.org/{{ package }}.git /srv/{{ package }}\n   ```\n\n3. A certificate. Point `{{ domain }}`\'s DNS at the server first. Debian\'s default site still\n   serves `/var/www/html` on port 80, and the `{{ package }}` site keeps serving certbot\'s\n   challenges from there, so renewals keep working:\n\n   ```sh\n   certbot certonly --webroot -w /var/www/html -d {{ domain }}\n   ```\n\n   No DNS yet? `deploy/install.sh --self-signed` puts a self-signed certificate where certbot\'s\n   goes; later `rm -r /etc/letsencrypt/live/{{ domain }}`, run the certbot line above and\n   `systemctl reload nginx`.\n\n4. Deploy:\n\n   ```sh\n   cd /srv/{{ package }} && deploy/install.sh\n   curl -I https://{{ domain }}{{ health_path }}\n   ```\n\n5. Later deploys: the same script. It reinstalls, reruns the prepare steps and reloads\n   gunicorn, which starts new workers before it retires the old ones, so no request is dropped:\n\n   ```sh\n   cd /srv/{{ package }} && git pull && deploy/install.sh\n   ```\n\nA server without network: build the wheels elsewhere (`pip wheel -w wheels . hatchling` on the\nsame Python) and `deploy/install.sh --wheelhouse wheels`.\n\n### What install.sh does\n\nEach step is skipped or repeated harmlessly on the next run:\n\n- creates the service user `{{ deploy_user }}` (a system user: no login, no home) if missing;\n- `python3 -m venv /srv/{{ package }}/.venv` and `.venv/bin/pip install .` (runtime dependencies\n  only);\n- `.env`: when there is none, copies `.env.example` with fresh secrets; an existing one is kept\n  (edit it and rerun, or `systemctl restart {{ package }}`). Owner `root:{{ deploy_user }}`,\n  mode 0640: the service reads it, nobody else;\n{%- if prepare_commands %}\n- runs the prepare steps as `{{ deploy_user }}`, with `.env` and the state directory exactly as\n  the service gets them (`systemd-run`):\n{%- for command in prepare_commands %}\n  - `{{ command }}`\n{%- endfor %}\n{%- endif %}\n- installs `deploy/systemd/{{ package }}.socket` and `.service` into `/etc/systemd/system/`,\n  enables the socket, and starts the service, or reloads it (restarts it when a unit changed);\n- installs `deploy/nginx/{{ package }}.conf` into `sites-available/` and `sites-enabled/`, removes\n  Debian\'s default site, checks the certificate in `/etc/letsencrypt/live/{{ domain }}/`, then\n  `nginx -t` and reloads nginx.\n\nThe service can write only to `/var/lib/{{ package }}` (`$STATE_DIRECTORY`): a SQLite database\nor uploads go there, or add a `ReadWritePaths=` line to the service. nginx serves `/static/`\nfrom `/srv/{{ package }}/{{ static_dir }}/`.\n{%- if prepare_writes %} The prepare steps write\n{%- for path in prepare_writes %} `{{ path }}/`{% endfor %}, as the service user; then\ninstall.sh gives it back to root.\n{%- endif %}\n\nLogs: `journalctl -u {{ package }}` (gunicorn\'s access log, with the client address and the\nduration) and `/var/log/nginx/`.\n\n`scaffold check --systemd` rehearses exactly this in a throwaway Debian machine with systemd:\nit runs `deploy/install.sh --wheelhouse /wheelhouse --self-signed` unchanged, then probes the\nsite through nginx.\n\n## Heroku\n\nHeroku\'s router terminates TLS and sets `X-Forwarded-For` and `X-Forwarded-Proto`; the `Procfile`\nstarts gunicorn on `$PORT` with the same config.\n{%- if app_serves_static %} There is no nginx, so the app serves its own\nstatic files (or put a CDN in front).\n{%- else %} There is no nginx, and {{ framework_title }}\ndoes not serve static files with DEBUG off, so pages come without their CSS: serve `STATIC_ROOT`\nfrom a CDN or bucket (set `STATIC_URL` to it), or add\n[WhiteNoise](https://whitenoise.readthedocs.io/) (not included).\n{%- endif %}\n\n```sh\nheroku create\nheroku config:set FORWARDED_ALLOW_IPS=\'*\'  # only Heroku\'s router can reach the dyno\n{%- for name, value in production_env %}\nheroku config:set {{ name }}={{ value }}\n{%- endfor %}\n{%- for var in env_vars if var.secret %}\nheroku config:set {{ var.name }}="$(python3 -c \'import secrets; print(secrets.token_urlsafe(48))\')"\n{%- endfor %}\nuv lock && git add uv.lock && git commit -m "Lock dependencies for Heroku"\ngit push heroku main\n```\n\nSet the other variables of `.env.example` with `heroku config:set` as needed.\n{%- if prepare_commands %} The prepare steps\nbelong in a release phase, which runs before each release takes traffic; add this line to the\n`Procfile`:\n\n```\nrelease: {{ prepare_commands | join(" && ") }}\n```\n{%- endif %}\n{%- if docker %}\n\n## Docker\n\n`docker build -t {{ package }} . && docker run --env-file .env -p 8000:8000 {{ package }}` runs\ngunicorn on port 8000 as an unprivileged user, with runtime dependencies only. Put a TLS proxy in\nfront and set `FORWARDED_ALLOW_IPS` to its address. The Dockerfile is checked statically only\n(multi-stage, non-root, no dev extra): the generated tests do not build it.\n{%- endif %}\n\n## How these files are tested\n\n`tests/test_deploy_config.py` runs the real tools on the files above: `nginx -t` on a copy of\nthe site localized to a temporary prefix (ports, socket, self-signed certificate), `systemd-analyze\nverify --recursive-errors=no` on copies of the units whose `ExecStart` points at an existing\nprogram (the venv and `/srv/{{ package }}` exist only on the server), and `gunicorn --check-config`\nplus the resolved worker class. `tests/test_boot.py` starts gunicorn with this config and fetches\n`{{ health_path }}`.\n': _t_d8f5823b703e3ff3,
     '{{package}}.service.jinja': _t_e118c2a3f18e4320,
     '"""Assemble the app: lifespan resources, routers, error handlers, proxy headers, static files."""\n\nimport logging\nfrom collections.abc import AsyncIterator\nfrom contextlib import asynccontextmanager\nfrom pathlib import Path\nfrom typing import TypedDict\n\nfrom fastapi import FastAPI\nfrom fastapi.staticfiles import StaticFiles\n\nfrom . import __version__\nfrom .config import configure_logging, get_settings\nfrom .errors import EXCEPTION_HANDLERS\nfrom .proxy import OneHopProxyHeaders\nfrom .repository import ItemRepository, SQLiteItemRepository\nfrom .routers import docs, health, home, items\n\nlogger = logging.getLogger(__name__)\nSTATIC_DIR = Path(__file__).parent / "static"\n\n\nclass State(TypedDict):\n    """Per-process resources; requests see them as `request.state.<name>`."""\n\n    repository: ItemRepository\n\n\n@asynccontextmanager\nasync def lifespan(app: FastAPI) -> AsyncIterator[State]:\n    """Open the resources when a worker starts and close them when it stops."""\n    settings = get_settings()\n    configure_logging(settings.log_level)\n    repository = SQLiteItemRepository(settings.database_path)\n    logger.info("started with database %s", settings.database_path)\n    try:\n        yield {"repository": repository}\n    finally:\n        repository.close()\n        logger.info("stopped")\n\n\napp = FastAPI(\n    title="{{ project_name }}",\n    version=__version__,\n    description="{{ description }}",\n    lifespan=lifespan,\n    exception_handlers=EXCEPTION_HANDLERS,\n    # routers/docs.py serves Swagger UI from static/ instead of a CDN; ReDoc would be a second\n    # renderer of the same schema (another 1.1 MB to ship), so there is none.\n    docs_url=None,\n    redoc_url=None,\n)\n# nginx is the one proxy in front: trust one hop of X-Forwarded-For and -Proto, no more.\napp.add_middleware(OneHopProxyHeaders)\napp.include_router(home.router)\napp.include_router(docs.router)\napp.include_router(health.router)\napp.include_router(items.router)\n# nginx serves /static/ in production; this mount serves it in development and tests.\napp.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")\n': _t_e3098d4eda1faa40,
     'import logging\n\nimport {{ falcon_module }}\nimport pytest\nfrom falcon import testing\n\n\nclass BrokenResource:\n    {{ async }}def on_get(self, req: {{ falcon_module }}.Request, resp: {{ falcon_module }}.Response) -> None:\n        raise RuntimeError("database password is hunter2")\n\n\ndef test_unexpected_errors_are_a_500_without_details(\n    app: {{ falcon_module }}.App, caplog: pytest.LogCaptureFixture\n) -> None:\n    app.add_route("/broken", BrokenResource())\n    response = testing.TestClient(app).simulate_get("/broken", headers={"X-Request-ID": "r9"})\n    assert response.status_code == 500\n    assert response.json == {"error": {"status": 500, "title": "500 Internal Server Error"}}\n    assert "hunter2" not in response.text\n    # The traceback and the request line are logged, both tagged with the request id.\n    [traceback] = [r for r in caplog.records if r.levelno == logging.ERROR]\n    assert traceback.exc_info is not None\n    assert traceback.getMessage() == "unhandled error in GET /broken id=r9"\n    [request_line] = [r for r in caplog.records if r.levelno == logging.WARNING]\n    assert request_line.getMessage().startswith("GET /broken 500 ")\n\n\ndef test_errors_are_json_even_for_xml_clients(client: testing.TestClient) -> None:\n    response = client.simulate_get("/items/42", headers={"Accept": "application/xml"})\n    assert response.status_code == 404\n    assert response.headers["Content-Type"].startswith("application/json")\n    assert response.json["error"]["description"] == "There is no item 42."\n': _t_e40bc3b0b39147fa,
