@@ -12,6 +12,7 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -216,8 +217,8 @@ class Machine:
             f"kill -9 {self.leader}\n"
             f"for _ in $(seq 50); do kill -0 {self.nspawn.pid} 2>/dev/null || break; "
             "sleep 0.2; done\n"
-            f"umount {merged} 2>/dev/null || umount --lazy {merged}\n"
-            f"umount {work} 2>/dev/null || umount --lazy {work}\n"
+            f"! mountpoint -q {merged} || umount {merged} || umount --lazy {merged}\n"
+            f"! mountpoint -q {work} || umount {work} || umount --lazy {work}\n"
             f"rm -rf {target}\n"
         )
         script.chmod(0o755)
@@ -229,6 +230,10 @@ class Machine:
         and stopping its services (gunicorn's graceful timeout, PostgreSQL) took seconds."""
         if self.kept:
             return
+        with interrupts_deferred():
+            self._stop()
+
+    def _stop(self) -> None:
         if self.nspawn is not None and self.nspawn.poll() is None:
             if self.leader is not None:
                 with contextlib.suppress(ProcessLookupError):
@@ -255,6 +260,21 @@ class Machine:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done (then take effect): a second Ctrl-C
+    during cleanup would leave the overlay and the tmpfs mounted."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _children(pid: int) -> Iterator[int]:

@@ -24,7 +24,7 @@ from scaffold.check.report import CheckReport, Progress, StageFailed, StageResul
 from scaffold.check.wheelhouse import Wheelhouse, require_tools, requirements_of
 from scaffold.check.workspace import Workspace, work_root
 from scaffold.errors import BadInput, OperationFailed
-from scaffold.machine import Bind, Machine
+from scaffold.machine import Bind, Machine, interrupts_deferred
 from scaffold.rootfs import RootFilesystem, python_of, release_for, require_host
 from scaffold.subprocesses import run_logged, tail_lines
 
@@ -266,7 +266,8 @@ def run_rehearsal(
     """
     target, release = preflight_rehearsal(project)
     started = time.monotonic()
-    with Workspace(work_root(), keep) as workspace:
+    workspace = Workspace(work_root(), keep)
+    try:
         rehearsal = Rehearsal(target, release, workspace, progress or Progress())
         results = rehearsal.run()
         machine: dict[str, Any] = {"release": release, "python": python_of(release)}
@@ -276,6 +277,9 @@ def run_rehearsal(
                 "enter": f"nsenter -t {rehearsal.machine.leader} -a bash",
                 "stop": f"sh {stop}",
             }
+    finally:
+        with interrupts_deferred():  # the machine gone and its mounts, whatever comes
+            workspace.close()
     return CheckReport(
         target.project,
         target.framework.name,
