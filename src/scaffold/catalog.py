@@ -20,6 +20,11 @@ class EnvVar:
     secret: bool = False  # generated per project into the untracked .env
     # (answer, value, example): a different example when an answer has that value
     example_when: tuple[tuple[str, str, str], ...] = ()
+    # (answer, value): the variable does not exist when that answer has that value
+    absent_when: tuple[tuple[str, str], ...] = ()
+
+    def applies(self, answers: dict[str, Any]) -> bool:
+        return not any(answers.get(answer) == value for answer, value in self.absent_when)
 
     def example_for(self, answers: dict[str, Any]) -> str:
         for answer, value, example in self.example_when:
@@ -82,10 +87,13 @@ class Framework:
     choice_facts: tuple[ChoiceFact, ...] = ()  # template values that follow an option's choice
     env: tuple[EnvVar, ...] = ()
     production_env: tuple[tuple[str, str], ...] = ()  # set when serving with production config
-    prepare: tuple[tuple[str, ...], ...] = ()  # run before booting (collectstatic, migrate)
-    # The prepare steps that need only the code, not the database: the Dockerfile runs them
-    # while building the image, whose code is read-only when it runs.
-    image_build: tuple[tuple[str, ...], ...] = ()
+    # Run before booting and on every deploy, needing only the code (collectstatic): the
+    # Dockerfile runs them while building the image, whose code is read-only when it runs.
+    prepare: tuple[tuple[str, ...], ...] = ()
+    # Bring the database schema to the newest migration ("{package}" filled in): run once per
+    # deploy after the prepare steps (install.sh, the Procfile's release phase, a one-shot
+    # container), never at import or per worker. Not run when the project has no database.
+    migrate: tuple[tuple[str, ...], ...] = ()
     # Directories in the project that the prepare steps write (collectstatic's STATIC_ROOT).
     prepare_writes: tuple[str, ...] = ()
     checks: tuple[tuple[str, ...], ...] = ()  # framework checks run by `scaffold check`
@@ -105,6 +113,15 @@ class Framework:
 
     def setup_for(self, answers: dict[str, Any]) -> list[ServerSetup]:
         return [setup for setup in self.server_setup if setup.applies(answers)]
+
+    def migrate_for(self, answers: dict[str, Any]) -> list[tuple[str, ...]]:
+        if answers.get("database", "none") == "none":
+            return []
+        return [tuple(self.fill(part, answers) for part in command) for command in self.migrate]
+
+    def prepare_for(self, answers: dict[str, Any]) -> list[tuple[str, ...]]:
+        """Everything run before booting, in order: the code's steps, then the migration."""
+        return [*self.prepare, *self.migrate_for(answers)]
 
 
 # Measured in benchmarks/serving.py; see benchmarks/README.md for the ASGI worker choice.
@@ -142,6 +159,58 @@ DEPLOY_ENV = (
     ),
 )
 
+
+def database_question(*choices: str) -> Question:
+    """The `database` answer; every framework but Django also offers `none`."""
+    return Question("database", "Database", "sqlite", type="choice", choices=choices)
+
+
+# The driver each database needs in the project's dependencies (sqlite3 ships with Python);
+# psycopg 3 serves sync and asyncio code alike.
+DATABASE_DEPENDENCIES = ChoiceFact(
+    "database_dependencies",
+    "database",
+    (("none", ()), ("sqlite", ()), ("postgresql", ("psycopg[binary]>=3.2",))),
+)
+
+
+def database_url(help_extra: str = "") -> EnvVar:
+    """DATABASE_URL, the same in every framework: a relative sqlite path starts in the state
+    directory; postgres:///<package> is peer authentication over the local unix socket."""
+    return EnvVar(
+        "DATABASE_URL",
+        "sqlite:///db.sqlite3",
+        "database URL; a relative sqlite path starts in $STATE_DIRECTORY under systemd "
+        "(/var/lib/ and the package name), else in the project root" + help_extra,
+        example_when=(("database", "postgresql", "postgres:///{package}"),),
+        absent_when=(("database", "none"),),
+    )
+
+
+def api_token(name: str) -> EnvVar:
+    """The bearer token the /api/items writes need: generated into .env, never an example."""
+    return EnvVar(
+        name,
+        "",
+        "bearer token for the API's writes (POST, DELETE); empty refuses them all",
+        secret=True,
+        absent_when=(("database", "none"),),
+    )
+
+
+# DATABASE_URL=postgres:///{package}: peer authentication over the unix socket, as the service
+# user, whose name is the role's.
+POSTGRESQL_SETUP = ServerSetup(
+    "database",
+    "postgresql",
+    packages=("postgresql",),
+    services=("postgresql.service",),
+    commands=(
+        "runuser -u postgres -- createuser {deploy_user}",
+        "runuser -u postgres -- createdb --owner {deploy_user} {package}",
+    ),
+)
+
 FRAMEWORKS: tuple[Framework, ...] = (
     Framework(
         name="django",
@@ -154,23 +223,8 @@ FRAMEWORKS: tuple[Framework, ...] = (
         dev_command="python manage.py migrate && python manage.py runserver",
         static_dir="staticfiles",  # STATIC_ROOT, filled by collectstatic
         static_probe="css/site.css",
-        options=(
-            Question(
-                "database",
-                "Database engine",
-                "sqlite",
-                type="choice",
-                choices=("sqlite", "postgresql"),
-            ),
-        ),
-        choice_facts=(
-            # sqlite3 ships with Python; PostgreSQL needs its driver.
-            ChoiceFact(
-                "database_dependencies",
-                "database",
-                (("sqlite", ()), ("postgresql", ("psycopg[binary]>=3.2",))),
-            ),
-        ),
+        options=(database_question("sqlite", "postgresql"),),  # the ORM needs one
+        choice_facts=(DATABASE_DEPENDENCIES,),
         env=(
             EnvVar("DJANGO_SECRET_KEY", "", "signing key for sessions and tokens", secret=True),
             EnvVar(
@@ -180,21 +234,13 @@ FRAMEWORKS: tuple[Framework, ...] = (
             ),
             EnvVar("DJANGO_ALLOWED_HOSTS", "{domain}", "comma-separated host names"),
             EnvVar("DJANGO_CSRF_TRUSTED_ORIGINS", "https://{domain}", "comma-separated origins"),
-            EnvVar(
-                "DATABASE_URL",
-                "sqlite:///db.sqlite3",
-                "database URL; a relative sqlite path starts in $STATE_DIRECTORY under systemd "
-                "(/var/lib/ and the package name), else in the project root",
-                example_when=(("database", "postgresql", "postgres:///{package}"),),
-            ),
+            database_url(),
+            api_token("DJANGO_API_TOKEN"),
             EnvVar("DJANGO_LOG_LEVEL", "INFO", "logging level of the stdout log"),
         ),
         production_env=(("DJANGO_SETTINGS_MODULE", "{package}.settings.production"),),
-        prepare=(
-            ("python", "manage.py", "collectstatic", "--noinput"),
-            ("python", "manage.py", "migrate", "--noinput"),
-        ),
-        image_build=(("python", "manage.py", "collectstatic", "--noinput"),),
+        prepare=(("python", "manage.py", "collectstatic", "--noinput"),),
+        migrate=(("python", "manage.py", "migrate", "--noinput"),),
         prepare_writes=("staticfiles",),
         checks=(
             ("python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"),
@@ -202,20 +248,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         ),
         # With DEBUG off, django.contrib.staticfiles serves nothing; nginx serves STATIC_ROOT.
         serves_own_static=False,
-        server_setup=(
-            # DATABASE_URL=postgres:///{package}: peer authentication over the unix socket, as
-            # the service user, whose name is the role's.
-            ServerSetup(
-                "database",
-                "postgresql",
-                packages=("postgresql",),
-                services=("postgresql.service",),
-                commands=(
-                    "runuser -u postgres -- createuser {deploy_user}",
-                    "runuser -u postgres -- createdb --owner {deploy_user} {package}",
-                ),
-            ),
-        ),
+        server_setup=(POSTGRESQL_SETUP,),
     ),
     Framework(
         name="flask",
@@ -223,11 +256,17 @@ FRAMEWORKS: tuple[Framework, ...] = (
         summary="A small core you extend: web apps and APIs where you pick your own parts.",
         traits=("microframework", "pick-your-own", "small-apps", "wsgi"),
         app_entry="{package}:create_app()",
-        dev_command="flask --app {package} run --debug",
+        dev_command="flask --app {package} db upgrade && flask --app {package} run --debug",
+        options=(database_question("none", "sqlite", "postgresql"),),
+        choice_facts=(DATABASE_DEPENDENCIES,),
         env=(
             EnvVar("FLASK_SECRET_KEY", "", "signs the session cookie", secret=True),
+            database_url(),
+            api_token("FLASK_API_TOKEN"),
             EnvVar("FLASK_LOG_LEVEL", "INFO", "logging level"),
         ),
+        migrate=(("flask", "--app", "{package}", "db", "upgrade"),),
+        server_setup=(POSTGRESQL_SETUP,),
     ),
     Framework(
         name="fastapi",
@@ -240,16 +279,16 @@ FRAMEWORKS: tuple[Framework, ...] = (
         interface="asgi",
         static_dir="{package}/static",
         static_probe="robots.txt",
+        options=(database_question("none", "sqlite", "postgresql"),),
+        choice_facts=(DATABASE_DEPENDENCIES,),
         env=(
             EnvVar("APP_LOG_LEVEL", "INFO", "logging level: DEBUG, INFO, WARNING, ERROR"),
-            EnvVar(
-                "APP_DATABASE_PATH",
-                "",
-                "SQLite file; empty means $STATE_DIRECTORY/items.sqlite3 under systemd, "
-                "else ./items.sqlite3",
-            ),
+            database_url(),
+            api_token("APP_API_TOKEN"),
             EnvVar("APP_MAX_PAGE_SIZE", "100", "most items one list request returns"),
         ),
+        migrate=(("alembic", "upgrade", "head"),),
+        server_setup=(POSTGRESQL_SETUP,),
     ),
     Framework(
         name="falcon",
@@ -269,20 +308,20 @@ FRAMEWORKS: tuple[Framework, ...] = (
                 type="choice",
                 choices=("wsgi", "asgi"),
             ),
+            database_question("none", "sqlite", "postgresql"),
         ),
         choice_facts=(
             # Where App, Request and Response come from: Falcon has one module per interface.
             ChoiceFact("falcon_module", "interface", (("wsgi", "falcon"), ("asgi", "falcon.asgi"))),
+            DATABASE_DEPENDENCIES,
         ),
         env=(
             EnvVar("APP_LOG_LEVEL", "INFO", "logging level"),
-            EnvVar(
-                "APP_API_TOKEN",
-                "",
-                "bearer token for the API's writes; empty refuses them",
-                secret=True,
-            ),
+            database_url(),
+            api_token("APP_API_TOKEN"),
         ),
+        migrate=(("alembic", "upgrade", "head"),),
+        server_setup=(POSTGRESQL_SETUP,),
     ),
     Framework(
         name="pyramid",
@@ -299,6 +338,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
                 type="choice",
                 choices=("jinja2", "chameleon", "mako"),
             ),
+            database_question("none", "sqlite", "postgresql"),
         ),
         choice_facts=(
             # The file extension each renderer binding registers for its page templates.
@@ -317,8 +357,16 @@ FRAMEWORKS: tuple[Framework, ...] = (
                     ("mako", "pyramid_mako>=1.1"),
                 ),
             ),
+            DATABASE_DEPENDENCIES,
         ),
-        env=(EnvVar("SESSION_SECRET", "", "signs the session cookie", secret=True),),
+        env=(
+            EnvVar("SESSION_SECRET", "", "signs the session cookie", secret=True),
+            database_url("; it replaces sqlalchemy.url from the ini file"),
+            api_token("PYRAMID_API_TOKEN"),
+        ),
+        # The ini file's [alembic] section; sqlalchemy.url is DATABASE_URL when it is set.
+        migrate=(("alembic", "-c", "production.ini", "upgrade", "head"),),
+        server_setup=(POSTGRESQL_SETUP,),
     ),
 )
 
@@ -349,6 +397,7 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
             "secret": var.secret,
         }
         for var in framework.env + DEPLOY_ENV
+        if var.applies(answers)
     ]
     return {
         **answers,
@@ -361,9 +410,11 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
         "dev_command": framework.fill(framework.dev_command, answers),
         "static_dir": framework.fill(framework.static_dir, answers),
         "health_path": framework.health_path,
-        "image_build_commands": [shlex.join(command) for command in framework.image_build],
+        "image_build_commands": [shlex.join(command) for command in framework.prepare],
+        # The Procfile's release phase and the container's one-shot job run these.
+        "migrate_commands": [shlex.join(command) for command in framework.migrate_for(answers)],
         # deploy/install.sh runs these in the venv, as the service user; `python` is the venv's.
-        "prepare_commands": [shlex.join(command) for command in framework.prepare],
+        "prepare_commands": [shlex.join(command) for command in framework.prepare_for(answers)],
         "prepare_writes": list(framework.prepare_writes),
         "app_serves_static": framework.serves_own_static,
         "server_packages": [p for setup in framework.setup_for(answers) for p in setup.packages],

@@ -40,7 +40,7 @@ class CheckRun:
         self._step("install", lambda: stages.install_project(ctx))
         # The project's tests may use the database the prepare steps migrate (Django's own
         # conftest migrates it too): two migrations at once collide, so prepare goes first.
-        prepare_first = bool(ctx.target.framework.prepare)
+        prepare_first = bool(ctx.target.framework.prepare_for(ctx.target.answers))
         if prepare_first:
             self._step("checks", lambda: stages.framework_checks(ctx))
         tests = self._start_tests()

@@ -105,7 +105,8 @@ def start_tests(ctx: CheckContext) -> ProjectTests:
 def framework_checks(ctx: CheckContext) -> str:
     """The catalog's checks (read-only) run side by side; then its prepare steps in order."""
     framework = ctx.target.framework
-    commands = [*framework.checks, *framework.prepare]
+    prepare = framework.prepare_for(ctx.target.answers)
+    commands = [*framework.checks, *prepare]
     if not commands:
         return f"{framework.title} declares no checks or prepare steps"
     env = ctx.command_env()
@@ -121,7 +122,7 @@ def framework_checks(ctx: CheckContext) -> str:
             raise StageFailed(f"`{label}` timed out after {COMMAND_TIMEOUT}s", process.log)
         if process.exit_code != 0:
             raise StageFailed(f"`{label}` exited with code {process.exit_code}", process.log)
-    for command in framework.prepare:
+    for command in prepare:
         run_logged(
             ctx.venv_command(command),
             cwd=ctx.project,
