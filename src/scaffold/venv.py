@@ -39,6 +39,9 @@ class ProjectVenv:
         self.path = path
         self.project = project
         self.uv = uv
+        # Set for every program run in this venv, over the caller's environment (a check's
+        # throwaway DATABASE_URL).
+        self.pinned: dict[str, str] = {}
 
     @property
     def tool(self) -> str:
@@ -60,6 +63,7 @@ class ProjectVenv:
         }
         env["VIRTUAL_ENV"] = str(self.path)
         env["PATH"] = f"{self.path / 'bin'}{os.pathsep}{env.get('PATH', os.defpath)}"
+        env.update(self.pinned)
         env.update(extra or {})
         return env
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from scaffold.check import serving, stages
+from scaffold.check import database, serving, stages
 from scaffold.check.preflight import preflight
 from scaffold.check.report import STAGES, CheckReport, Progress, StageFailed, StageResult
 from scaffold.check.workspace import CheckContext, Workspace, work_root
@@ -156,9 +156,19 @@ def run_check(
     operation. `tests_alongside=False` runs the project's tests before the serving stages.
     """
     target = preflight(project, nginx=nginx)
+    database.require_server(target)
     started = time.monotonic()
     with Workspace(work_root(), keep) as workspace:
         venv = ProjectVenv(workspace.path / "venv", target.project, find_uv())
+        if database.needs_cluster(target):
+            try:
+                cluster = database.Cluster(workspace.root)
+                workspace.on_close(cluster.stop)
+                workspace.logs.mkdir(parents=True, exist_ok=True)
+                cluster.start(workspace.log("database"))
+            except OSError as error:
+                raise workspace.refused(error, "database") from error
+            venv.pinned["DATABASE_URL"] = cluster.url
         context = CheckContext(target, workspace, venv, progress or Progress())
         results = CheckRun(context, tests_alongside).run()
     return CheckReport(
