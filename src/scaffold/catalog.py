@@ -371,6 +371,27 @@ FRAMEWORKS: tuple[Framework, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class EnvChange:
+    """A variable of .env.example whose value or presence follows answers that changed."""
+
+    name: str
+    old: str | None  # None: the variable is new
+    new: str | None  # None: the project no longer reads it
+    secret: bool
+
+
+def env_changes(framework: Framework, old: dict[str, Any], new: dict[str, Any]) -> list[EnvChange]:
+    """What a user must change in the untracked .env after the answers went from old to new."""
+    changes = []
+    for var in framework.env + DEPLOY_ENV:
+        before = var.example_for(old) if var.applies(old) else None
+        after = var.example_for(new) if var.applies(new) else None
+        if before != after and not (var.secret and before is not None and after is not None):
+            changes.append(EnvChange(var.name, before, after, var.secret))
+    return changes
+
+
 def names() -> tuple[str, ...]:
     return tuple(fw.name for fw in FRAMEWORKS)
 

@@ -63,8 +63,25 @@ def drop(key: str) -> Callable[[Answers], Answers]:
     return apply
 
 
-# Newest last. Empty until a release changes the answer schema (0.1.0 is the first release).
-MIGRATIONS: tuple[Migration, ...] = ()
+def keep_missing(key: str, value: Any) -> Callable[[Answers], Answers]:
+    """A question was added whose default would change existing projects: those recorded
+    before it get `value` (what they had), new ones the default."""
+
+    def apply(answers: Answers) -> Answers:
+        return {key: value, **answers}
+
+    return apply
+
+
+# Newest last.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0.2.0",
+        "database is asked for every framework: a project made before keeps none "
+        "(Django's was always asked); `scaffold update --data database=sqlite` adds one",
+        keep_missing("database", "none"),
+    ),
+)
 
 
 def pending(

@@ -14,7 +14,7 @@ from typing import Any
 
 from scaffold import catalog, interrupts
 from scaffold.errors import BadInput, OperationFailed, SystemRefused
-from scaffold.migrations import MIGRATIONS, Migration
+from scaffold.migrations import MIGRATIONS, Migration, migrate_answers
 from scaffold.project import (
     RECORD_FILE,
     ProjectState,
@@ -88,6 +88,7 @@ class UpdateResult:
     template_commit: str | None = None
     diff: str = ""
     interrupted: bool = False  # an interrupt arrived during the merge, which completed
+    env_changes: list[catalog.EnvChange] = field(default_factory=list)  # for the untracked .env
 
     def as_dict(self) -> dict[str, Any]:
         body = {key: getattr(self, key) for key in self.__dataclass_fields__}
@@ -96,6 +97,10 @@ class UpdateResult:
             {"name": key, "old": old, "new": new} for key, old, new in self.changed_answers
         ]
         body["renamed"] = [list(pair) for pair in self.renamed]
+        body["env_changes"] = [
+            {"name": c.name, "old": c.old, "new": c.new, "secret": c.secret}
+            for c in self.env_changes
+        ]
         return body
 
 
@@ -156,6 +161,8 @@ def _update(
         old_version if up_to_date else installed,
         changed_answers(state.record.answers, answers),
     )
+    old_answers = migrate_answers(state.record.answers, old_version, installed, migrations)
+    result.env_changes = catalog.env_changes(framework, {**answers, **old_answers}, answers)
     if up_to_date and base == tip:  # nothing new, and the tip is already merged
         return result
     if dry_run:
@@ -319,6 +326,27 @@ def report_lines(result: UpdateResult) -> list[str]:
         )
     if result.interrupted:
         lines.append("Note: interrupted while merging; the merge had completed and is kept")
-    if ".env.example" in result.updated + result.added:
+    lines += env_lines(result.env_changes)
+    if ".env.example" in result.updated + result.added and not result.env_changes:
         lines.append("Note: .env.example changed; copy any new variables into your .env")
+    return lines
+
+
+def env_lines(changes: list[catalog.EnvChange]) -> list[str]:
+    """What to change by hand in .env, which is untracked and never touched by an update."""
+    if not changes:
+        return []
+    lines = ["Your .env is yours and was not changed; the new answers need:"]
+    for change in changes:
+        if change.new is None:
+            lines.append(f"  .env: remove {change.name} (no longer read)")
+        elif change.secret:
+            lines.append(
+                f"  .env: add {change.name}=<a new secret>, e.g. from "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        elif change.old is None:
+            lines.append(f"  .env: add {change.name}={change.new}")
+        else:
+            lines.append(f"  .env: set {change.name}={change.new} (was {change.old})")
     return lines
