@@ -72,13 +72,17 @@ def combinations() -> list[Combination]:
 
 
 def boot_combinations() -> list[Combination]:
-    """One boot per non-default code path (every other framework option value), on the Python
-    running the tests. Each framework's defaults boot in tests/test_check.py already."""
+    """One boot per non-default value of each framework option, the others at their defaults;
+    where the framework has an interface answer, every interface with every database (sync and
+    async drivers are different code). On the Python running the tests; each framework's
+    defaults boot in tests/test_check.py already."""
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
     boots = []
     for combo in combinations():
         values = dict(combo.data)
-        options = catalog.get(combo.framework).options
-        if values.get("docker") == "false" and any(values[q.name] != q.default for q in options):
+        framework = catalog.get(combo.framework)
+        changed = {q.name for q in framework.options if values[q.name] != q.default}
+        paired = {framework.interface_answer, "database"}
+        if values.get("docker") == "false" and (len(changed) == 1 or changed == paired):
             boots.append(combo.with_answer("python_version", running))
     return boots
