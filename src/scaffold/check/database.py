@@ -10,6 +10,7 @@ import glob
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -53,11 +54,18 @@ def require_server(target: Target) -> None:
             ) from None
 
 
+def _reachable_by_others(path: Path) -> bool:
+    """Whether another user can reach path: every directory on the way lets others through."""
+    return all(os.stat(p).st_mode & stat.S_IXOTH for p in [path.resolve(), *path.resolve().parents])
+
+
 class Cluster:
     """initdb + pg_ctl start in a directory of its own; `stop` ends it and removes it."""
 
     def __init__(self, root: Path) -> None:
         # Its own directory, not inside the 0700 work directory: the server's user must reach it.
+        if os.geteuid() == 0 and not _reachable_by_others(root):
+            root = Path("/tmp")  # noqa: S108 - a private directory is made inside it
         self.path = Path(tempfile.mkdtemp(prefix="scaffold-check-pg-", dir=root))
         self.data = self.path / "data"
         self.run_as: list[str] = []
@@ -99,9 +107,11 @@ class Cluster:
                         timeout=START_TIMEOUT,
                     )
                 except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+                    output.flush()
+                    said = log.read_text(errors="replace").strip().splitlines()[-1:]
                     raise OperationFailed(
-                        f"the throwaway PostgreSQL server did not start ({Path(step[0]).name} "
-                        f"failed; its output is in {log})",
+                        f"the throwaway PostgreSQL server did not start: {Path(step[0]).name} "
+                        f"failed{': ' + said[0] if said else ''}",
                         "set DATABASE_URL to a database the check may use",
                     ) from error
                 self.started = True
