@@ -13,7 +13,10 @@ class Page(models.Model):
     """A simple content page, written in the admin and shown at /pages/<slug>/."""
 
     title = models.CharField(max_length=200)
-    slug = models.SlugField(unique=True, help_text="The page's address: /pages/<slug>/")
+    # The admin renders help texts as HTML, so no <placeholder> in them: it would vanish.
+    slug = models.SlugField(
+        unique=True, help_text="The end of the page's address: about-us for /pages/about-us/"
+    )
     body = models.TextField(blank=True)
     published = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
