@@ -167,11 +167,17 @@ def database_question(*choices: str) -> Question:
 
 # The driver each database needs in the project's dependencies (sqlite3 ships with Python);
 # psycopg 3 serves sync and asyncio code alike.
-DATABASE_DEPENDENCIES = ChoiceFact(
-    "database_dependencies",
-    "database",
-    (("none", ()), ("sqlite", ()), ("postgresql", ("psycopg[binary]>=3.2",))),
-)
+DRIVERS = {"none": (), "sqlite": (), "postgresql": ("psycopg[binary]>=3.2",)}
+
+
+def database_dependencies(question: Question) -> ChoiceFact:
+    return ChoiceFact(
+        "database_dependencies", "database", tuple((c, DRIVERS[c]) for c in question.choices)
+    )
+
+
+DATABASE = database_question("none", "sqlite", "postgresql")
+DJANGO_DATABASE = database_question("sqlite", "postgresql")  # the ORM needs one
 
 
 def database_url(help_extra: str = "") -> EnvVar:
@@ -223,8 +229,8 @@ FRAMEWORKS: tuple[Framework, ...] = (
         dev_command="python manage.py migrate && python manage.py runserver",
         static_dir="staticfiles",  # STATIC_ROOT, filled by collectstatic
         static_probe="css/site.css",
-        options=(database_question("sqlite", "postgresql"),),  # the ORM needs one
-        choice_facts=(DATABASE_DEPENDENCIES,),
+        options=(DJANGO_DATABASE,),
+        choice_facts=(database_dependencies(DJANGO_DATABASE),),
         env=(
             EnvVar("DJANGO_SECRET_KEY", "", "signing key for sessions and tokens", secret=True),
             EnvVar(
@@ -257,8 +263,8 @@ FRAMEWORKS: tuple[Framework, ...] = (
         traits=("microframework", "pick-your-own", "small-apps", "wsgi"),
         app_entry="{package}:create_app()",
         dev_command="flask --app {package} db upgrade && flask --app {package} run --debug",
-        options=(database_question("none", "sqlite", "postgresql"),),
-        choice_facts=(DATABASE_DEPENDENCIES,),
+        options=(DATABASE,),
+        choice_facts=(database_dependencies(DATABASE),),
         env=(
             EnvVar("FLASK_SECRET_KEY", "", "signs the session cookie", secret=True),
             database_url(),
@@ -279,8 +285,8 @@ FRAMEWORKS: tuple[Framework, ...] = (
         interface="asgi",
         static_dir="{package}/static",
         static_probe="robots.txt",
-        options=(database_question("none", "sqlite", "postgresql"),),
-        choice_facts=(DATABASE_DEPENDENCIES,),
+        options=(DATABASE,),
+        choice_facts=(database_dependencies(DATABASE),),
         env=(
             EnvVar("APP_LOG_LEVEL", "INFO", "logging level: DEBUG, INFO, WARNING, ERROR"),
             database_url(),
@@ -308,12 +314,12 @@ FRAMEWORKS: tuple[Framework, ...] = (
                 type="choice",
                 choices=("wsgi", "asgi"),
             ),
-            database_question("none", "sqlite", "postgresql"),
+            DATABASE,
         ),
         choice_facts=(
             # Where App, Request and Response come from: Falcon has one module per interface.
             ChoiceFact("falcon_module", "interface", (("wsgi", "falcon"), ("asgi", "falcon.asgi"))),
-            DATABASE_DEPENDENCIES,
+            database_dependencies(DATABASE),
         ),
         env=(
             EnvVar("APP_LOG_LEVEL", "INFO", "logging level"),
@@ -338,7 +344,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
                 type="choice",
                 choices=("jinja2", "chameleon", "mako"),
             ),
-            database_question("none", "sqlite", "postgresql"),
+            DATABASE,
         ),
         choice_facts=(
             # The file extension each renderer binding registers for its page templates.
@@ -357,7 +363,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
                     ("mako", "pyramid_mako>=1.1"),
                 ),
             ),
-            DATABASE_DEPENDENCIES,
+            database_dependencies(DATABASE),
         ),
         env=(
             EnvVar("SESSION_SECRET", "", "signs the session cookie", secret=True),
