@@ -441,3 +441,37 @@ def test_report_helpers() -> None:
     assert commit_message("0.1.0", "0.1.0", [("a", 1, 3)]).startswith(
         "Re-render scaffold template with scaffold 0.1.0 for new answers: a\n"
     )
+
+
+def test_a_new_database_answer_says_which_env_lines_to_change(tmp_path: Path) -> None:
+    """.env is untracked and never touched; the report names each line the answers changed."""
+    project = generate(tmp_path / "shopenv", "flask", "database=none")
+    env_before = (project / ".env").read_bytes()
+    assert b"DATABASE_URL" not in env_before
+    result = run_cli("update", str(project), "--data", "database=postgresql")
+    assert result.exit_code == 0, result.output
+    assert "  .env: add DATABASE_URL=postgres:///shopenv\n" in result.output
+    assert "  .env: add FLASK_API_TOKEN=<a new secret>" in result.output
+    assert (project / ".env").read_bytes() == env_before
+    result = run_cli("update", str(project), "--data", "database=sqlite", "--json")
+    changes = json.loads(result.output)["env_changes"]
+    assert changes == [
+        {
+            "name": "DATABASE_URL",
+            "old": "postgres:///shopenv",
+            "new": "sqlite:///db.sqlite3",
+            "secret": False,
+        }
+    ]  # the token stays: a secret is never replaced
+    result = run_cli("update", str(project), "--data", "database=none")
+    assert "  .env: remove DATABASE_URL (no longer read)" in result.output
+    assert "  .env: remove FLASK_API_TOKEN (no longer read)" in result.output
+
+
+def test_projects_from_before_the_database_answer_keep_none() -> None:
+    """0.1.0 asked `database` of Django only: the others had no data layer, and an update must
+    not add one unasked; Django's recorded answer stays."""
+    assert migrate_answers({"package": "shop"}, "0.1.0", "0.2.0")["database"] == "none"
+    django = {"package": "shop", "database": "postgresql"}
+    assert migrate_answers(django, "0.1.0", "0.2.0")["database"] == "postgresql"
+    assert "database" not in migrate_answers({"package": "shop"}, "0.2.0", "0.2.0")
