@@ -27,11 +27,14 @@ PYTHON_VERSIONS = next(q.choices for q in COMMON_QUESTIONS if q.name == "python_
 PINNED = re.compile(r"^\s*- uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40})  # (v\d+\.\d+\.\d+)$")
 
 
-@pytest.fixture(scope="module", params=PYTHON_VERSIONS)
+# The answers the workflow prints: python_version, and database (PostgreSQL gets started).
+CASES = [f"python_version={version}" for version in PYTHON_VERSIONS] + ["database=postgresql"]
+
+
+@pytest.fixture(scope="module", params=CASES)
 def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project per python_version: the only answer the workflow prints."""
     dest = tmp_path_factory.mktemp("workflow") / "webshop"
-    return generate(dest, "flask", f"python_version={request.param}")
+    return generate(dest, "flask", request.param)
 
 
 def workflow(project: Path) -> dict[Any, Any]:
@@ -92,3 +95,17 @@ def test_the_systemd_rehearsal_runs_next_to_the_tests(project: Path) -> None:
     assert "sudo apt-get install -y systemd-container debootstrap" in script
     assert 'pip" install scaffold-web' in script  # scaffold's PyPI name; `scaffold` is another
     assert re.search(r"^sudo \S*scaffold\" check --systemd$", script, re.MULTILINE), script
+
+
+def test_a_postgresql_project_tests_on_the_runners_postgresql(project: Path) -> None:
+    """The runner's own PostgreSQL, started, with the role and database .env.example names."""
+    steps = workflow(project)["jobs"]["test"]["steps"]
+    names = [step.get("name") for step in steps]
+    postgresql = "DATABASE_URL=postgres:///webshop" in (project / ".env.example").read_text()
+    assert ("Start PostgreSQL" in names) == postgresql
+    if postgresql:
+        start = steps[names.index("Start PostgreSQL")]["run"]
+        assert "systemctl start postgresql" in start and "createdb webshop" in start
+        assert names.index("Start PostgreSQL") < names.index(
+            "Test (including the gunicorn boot test)"
+        )
