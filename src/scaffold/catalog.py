@@ -76,7 +76,9 @@ class Framework:
     summary: str
     traits: tuple[str, ...]
     app_entry: str  # gunicorn's APP_MODULE; "{package}" is filled in
-    dev_command: str  # how a developer runs it locally; "{package}" is filled in
+    # How a developer runs it locally ("{package}" filled in); `dev_command_for` puts the
+    # migration first when the project has a database.
+    dev_command: str
     interface: str = "wsgi"
     interface_answer: str | None = None  # the answer that picks wsgi/asgi, when there is a choice
     static_dir: str = "{package}/static"  # served by nginx at /static/
@@ -118,6 +120,10 @@ class Framework:
         if answers.get("database", "none") == "none":
             return []
         return [tuple(self.fill(part, answers) for part in command) for command in self.migrate]
+
+    def dev_command_for(self, answers: dict[str, Any]) -> str:
+        steps = [*map(shlex.join, self.migrate_for(answers)), self.fill(self.dev_command, answers)]
+        return " && ".join(steps)
 
     def prepare_for(self, answers: dict[str, Any]) -> list[tuple[str, ...]]:
         """Everything run before booting, in order: the code's steps, then the migration."""
@@ -226,7 +232,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         ),
         traits=("batteries-included", "orm", "admin", "content-sites", "wsgi"),
         app_entry="{package}.wsgi:application",
-        dev_command="python manage.py migrate && python manage.py runserver",
+        dev_command="python manage.py runserver",
         static_dir="staticfiles",  # STATIC_ROOT, filled by collectstatic
         static_probe="css/site.css",
         options=(DJANGO_DATABASE,),
@@ -262,7 +268,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         summary="A small core you extend: web apps and APIs where you pick your own parts.",
         traits=("microframework", "pick-your-own", "small-apps", "wsgi"),
         app_entry="{package}:create_app()",
-        dev_command="flask --app {package} db upgrade && flask --app {package} run --debug",
+        dev_command="flask --app {package} run --debug",
         options=(DATABASE,),
         choice_facts=(database_dependencies(DATABASE),),
         env=(
@@ -434,7 +440,7 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
         "worker_class": WORKER_CLASSES[interface],
         "server_dependencies": list(SERVER_DEPENDENCIES[interface]),
         "app_entry": framework.fill(framework.app_entry, answers),
-        "dev_command": framework.fill(framework.dev_command, answers),
+        "dev_command": framework.dev_command_for(answers),
         "static_dir": framework.fill(framework.static_dir, answers),
         "health_path": framework.health_path,
         "image_build_commands": [shlex.join(command) for command in framework.prepare],

@@ -189,7 +189,7 @@ def new(
     click.echo(f"  cd {dest}")
     click.echo("  python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'")
     click.echo("  pytest")
-    click.echo(f"  {project.framework.fill(project.framework.dev_command, project.answers)}")
+    click.echo(f"  {project.framework.dev_command_for(project.answers)}")
 
 
 @main.command()
