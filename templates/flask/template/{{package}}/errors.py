@@ -1,9 +1,9 @@
 """Error pages: JSON for API clients, HTML for people."""
 
 import logging
-from typing import Any
 
 from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 logger = logging.getLogger(__name__)
@@ -17,15 +17,17 @@ def wants_json() -> bool:
     )
 
 
-def handle_http_error(error: HTTPException) -> tuple[Any, int]:
+def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
+    # The error's own headers (Allow on a 405, WWW-Authenticate on a 401), not its HTML type.
+    headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
     if wants_json():
         body = {"status": status, "name": error.name, "message": error.description}
-        return {"error": body}, status
-    return render_template("errors/error.html", error=error), status
+        return {"error": body}, status, headers
+    return render_template("errors/error.html", error=error), status, headers
 
 
-def handle_unexpected_error(error: Exception) -> tuple[Any, int]:
+def handle_unexpected_error(error: Exception) -> ResponseReturnValue:
     logger.exception("unhandled error", exc_info=error)
     return handle_http_error(InternalServerError())
 
