@@ -1,8 +1,13 @@
-"""The Falcon layer: one template, two interfaces (WSGI and ASGI), generated and exercised."""
+"""The Falcon layer: one template, two interfaces (WSGI and ASGI), each with every `database`
+answer, generated and exercised."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
+import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,8 +16,23 @@ from scaffold import catalog
 from scaffold.questions import resolve_answers
 from scaffold.render import render_layer
 from tests.helpers import TEMPLATES, generate, make_venv, run_cli, tree_snapshot
+from tests.postgres import postgres_url
 
 INTERFACES = ("wsgi", "asgi")
+DATABASES = ("none", "sqlite", "postgresql")
+COMBINATIONS = [(i, d) for i in INTERFACES for d in DATABASES]
+DATA_LAYER = (
+    "alembic.ini",
+    "inventory/db.py",
+    "inventory/models.py",
+    "inventory/items.py",
+    "inventory/hooks.py",
+    "inventory/migrations/env.py",
+    "inventory/migrations/script.py.mako",
+    "inventory/migrations/versions/20260101_5c2b8a3e9d41_create_items.py",
+    "tests/test_items.py",
+    "tests/test_migrations.py",
+)
 
 
 def falcon_data(**given: str) -> dict:
@@ -20,16 +40,45 @@ def falcon_data(**given: str) -> dict:
     return catalog.template_data(falcon, resolve_answers(falcon.questions, given))
 
 
-@pytest.fixture(scope="module", params=INTERFACES)
-def falcon_project(request, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path]:
-    interface = request.param
+def clean_env(**extra: str) -> dict[str, str]:
+    """The caller's environment without the app's settings, so the project's .env decides."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("APP_")
+        and k not in ("DATABASE_URL", "TEST_DATABASE_URL", "VIRTUAL_ENV")
+    }
+    return {**env, **extra}
+
+
+@pytest.fixture(scope="module", params=COMBINATIONS, ids=["-".join(c) for c in COMBINATIONS])
+def falcon_project(
+    request, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, Path, Path, dict[str, str]]]:
+    """(interface, database, project, its venv python, env), migrated as a deploy would."""
+    interface, database = request.param
     project = generate(
-        tmp_path_factory.mktemp(f"falcon-{interface}") / "inventory",
+        tmp_path_factory.mktemp(f"falcon-{interface}-{database}") / "inventory",
         "falcon",
         f"interface={interface}",
+        f"database={database}",
         "project_name=Inventory",
     )
-    return interface, project, make_venv(project)
+    python = make_venv(project)
+    with postgres_url() if database == "postgresql" else contextlib.nullcontext("") as url:
+        env = clean_env(**({"DATABASE_URL": url} if url else {}))
+        for command in falcon_data(database=database)["migrate_commands"]:
+            program, *args = command.split()
+            result = subprocess.run(
+                [str(python.parent / program), *args],
+                cwd=project,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert result.returncode == 0, result.stderr
+        yield interface, database, project, python, env
 
 
 def test_the_interface_picks_the_worker_class_and_its_dependencies() -> None:
@@ -46,7 +95,7 @@ def test_every_variable_the_app_reads_is_in_env_example(tmp_path: Path) -> None:
     project = generate(tmp_path / "inventory", "falcon", "project_name=Inventory")
     example = (project / ".env.example").read_text()
     config = (project / "inventory" / "config.py").read_text()
-    for name in ("APP_LOG_LEVEL", "APP_API_TOKEN"):
+    for name in ("APP_LOG_LEVEL", "APP_API_TOKEN", "DATABASE_URL"):
         assert name in config
         assert f"\n{name}=" in example
     token = next(
@@ -74,10 +123,11 @@ def test_a_bad_interface_is_refused_and_nothing_is_written(tmp_path: Path, bad: 
     assert sorted(tmp_path.iterdir()) == before
 
 
-def test_one_template_serves_both_interfaces(tmp_path: Path) -> None:
+@pytest.mark.parametrize("database", DATABASES)
+def test_one_template_serves_both_interfaces(tmp_path: Path, database: str) -> None:
     wsgi, asgi = tmp_path / "wsgi", tmp_path / "asgi"
     for dest in (wsgi, asgi):
-        data = falcon_data(interface=dest.name, project_name="Inventory")
+        data = falcon_data(interface=dest.name, database=database, project_name="Inventory")
         render_layer(TEMPLATES / "falcon", data, dest)
     wsgi_files, asgi_files = tree_snapshot(wsgi), tree_snapshot(asgi)
     # The Falcon layer alone: ASGI adds one native async test, the file list is otherwise the same.
@@ -86,16 +136,55 @@ def test_one_template_serves_both_interfaces(tmp_path: Path) -> None:
 
     assert "app = falcon.App(" in wsgi_files["inventory/app.py"].decode()
     assert "app = falcon.asgi.App(" in asgi_files["inventory/app.py"].decode()
-    assert "await req.get_media()" in asgi_files["inventory/hooks.py"].decode()
-    # The whole difference: `async`/`await` keywords and falcon.asgi in place of falcon.
+    # The whole difference: `async`/`await` keywords, falcon.asgi in place of falcon, and
+    # SQLAlchemy's asyncio names; only the modules that make engines and sessions differ more.
     for path, content in wsgi_files.items():
-        if path.endswith(".py"):
+        if path.endswith(".py") and path not in ENGINE_MODULES:
             assert b"async " not in content, path
             assert as_wsgi(asgi_files[path].decode()) == content.decode(), path
+    if database != "none":
+        assert "await req.get_media()" in asgi_files["inventory/hooks.py"].decode()
+        assert "create_async_engine(" in asgi_files["inventory/db.py"].decode()
+        assert "create_async_engine(" not in wsgi_files["inventory/db.py"].decode()
+
+
+ENGINE_MODULES = {"inventory/db.py", "inventory/migrations/env.py", "tests/conftest.py"}
 
 
 def as_wsgi(source: str) -> str:
-    return source.replace("async def", "def").replace("await ", "").replace("falcon.asgi", "falcon")
+    for asgi, wsgi in (
+        ("async def", "def"),
+        ("await ", ""),
+        ("falcon.asgi", "falcon"),
+        ("from sqlalchemy.ext.asyncio import AsyncSession", "from sqlalchemy.orm import Session"),
+        ("AsyncSession", "Session"),
+    ):
+        source = source.replace(asgi, wsgi)
+    return source
+
+
+@pytest.mark.parametrize(("interface", "database"), COMBINATIONS)
+def test_the_database_answer_picks_the_data_layer_and_its_drivers(
+    tmp_path: Path, interface: str, database: str
+) -> None:
+    data = falcon_data(interface=interface, database=database, project_name="Inventory")
+    render_layer(TEMPLATES / "falcon", data, tmp_path)
+    files = tree_snapshot(tmp_path)
+    for path in DATA_LAYER:
+        assert (path in files) == (database != "none"), path
+    dependencies = tomllib.loads(files["pyproject.toml"].decode())["project"]["dependencies"]
+    names = {d.split(">")[0] for d in dependencies}
+    expected = {"falcon", "gunicorn"}
+    if database != "none":
+        expected |= {"alembic", "sqlalchemy[asyncio]" if interface == "asgi" else "sqlalchemy"}
+    if interface == "asgi" and database == "sqlite":
+        expected.add("aiosqlite")
+    if database == "postgresql":
+        expected.add("psycopg[binary]")
+    assert names == expected
+    app = files["inventory/app.py"].decode()
+    assert ('"/api/items"' in app) == (database != "none")
+    assert data["migrate_commands"] == ([] if database == "none" else ["alembic upgrade head"])
 
 
 @pytest.mark.parametrize("interface", INTERFACES)
@@ -110,10 +199,13 @@ def test_render_is_deterministic(tmp_path: Path, interface: str) -> None:
 
 @pytest.mark.slow
 def test_generated_project_passes_its_own_tests(falcon_project) -> None:
-    _, project, python = falcon_project
+    _, database, project, python, env = falcon_project
+    if database == "sqlite":  # the migrate command found DATABASE_URL in .env
+        assert (project / "db.sqlite3").is_file()
     result = subprocess.run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=project,
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,
@@ -124,17 +216,20 @@ def test_generated_project_passes_its_own_tests(falcon_project) -> None:
 
 @pytest.mark.slow
 def test_generated_project_builds_the_right_app_class(falcon_project) -> None:
-    interface, project, python = falcon_project
+    interface, _, project, python, env = falcon_project
     code = (
         "import falcon, falcon.asgi; from inventory.app import create_app; app = create_app(); "
         "print(type(app).__module__ + '.' + type(app).__name__)"
     )
+    minimal = {"APP_API_TOKEN": "x", "PATH": "/usr/bin:/bin"}
+    if "DATABASE_URL" in env:
+        minimal["DATABASE_URL"] = env["DATABASE_URL"]
     result = subprocess.run(
         [str(python), "-c", code],
         cwd=project,
         capture_output=True,
         text=True,
-        env={"APP_API_TOKEN": "x", "PATH": "/usr/bin:/bin"},
+        env=minimal,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
@@ -144,8 +239,10 @@ def test_generated_project_builds_the_right_app_class(falcon_project) -> None:
 
 @pytest.mark.slow
 def test_generated_project_is_ruff_clean(falcon_project) -> None:
-    _, project, python = falcon_project
+    _, _, project, python, env = falcon_project
     ruff = python.parent / "ruff"
-    for args in (["check", "."], ["format", "--check", "."]):
-        result = subprocess.run([str(ruff), *args], cwd=project, capture_output=True, text=True)
+    for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
+        result = subprocess.run(
+            [str(ruff), *args], cwd=project, env=env, capture_output=True, text=True
+        )
         assert result.returncode == 0, result.stdout + result.stderr
