@@ -1,21 +1,47 @@
-"""The Pyramid layer, for each template language, generated and exercised the way its user would."""
+"""The Pyramid layer, for each template language and database, generated and exercised the way
+its user would."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
 import signal
 import subprocess
 import time
+import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from scaffold import catalog
 from tests.helpers import free_port, generate, make_venv, run_cli, tree_snapshot
+from tests.postgres import postgres_url
 
-LANGUAGES = catalog.get("pyramid").options[0].choices
+PYRAMID = catalog.get("pyramid")
+LANGUAGES = next(q for q in PYRAMID.options if q.name == "template_language").choices
+DATABASES = next(q for q in PYRAMID.options if q.name == "database").choices
+# Every database on the default language, every language on the default database.
+INSTALLED = [("jinja2", database) for database in DATABASES] + [
+    (language, "sqlite") for language in LANGUAGES if language != "jinja2"
+]
+# The data layer's files, present exactly when there is a database ("shop" is the package).
+DATA_LAYER = (
+    "shop/models/__init__.py",
+    "shop/models/meta.py",
+    "shop/models/item.py",
+    "shop/alembic/env.py",
+    "shop/alembic/script.py.mako",
+    "shop/alembic/versions/0001_create_items.py",
+    "shop/scripts/__init__.py",
+    "shop/scripts/initialize_db.py",
+    "shop/security.py",
+    "shop/views/items.py",
+    "tests/test_items_api.py",
+    "tests/test_database.py",
+)
 # The layout, the home page and the 404 page, in each engine's own syntax and extension.
 PAGE_TEMPLATES = {
     "jinja2": {"layout.jinja2", "home.jinja2", "404.jinja2"},
@@ -43,30 +69,62 @@ def run(args: list[str], cwd: Path, timeout: float = 600) -> subprocess.Complete
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="module", params=LANGUAGES)
-def installed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """(language, project, venv python): one bake per template language, installed with uv."""
-    language = request.param
+def clean_env(**extra: str) -> dict[str, str]:
+    """The caller's environment without the app's settings, so the project's .env decides."""
+    names = {"DATABASE_URL", "TEST_DATABASE_URL", "SESSION_SECRET", "PYRAMID_API_TOKEN"}
+    env = {k: v for k, v in os.environ.items() if k not in names and k != "VIRTUAL_ENV"}
+    return {**env, **extra}
+
+
+@pytest.fixture(scope="module", params=INSTALLED, ids=[f"{lang}-{db}" for lang, db in INSTALLED])
+def installed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path, Path, dict[str, str]]]:
+    """(language, project, venv python, env): one bake per row of INSTALLED, installed with
+    uv and migrated with the catalog's command, as a deploy would."""
+    language, database = request.param
     project = bake(
-        tmp_path_factory.mktemp(f"pyramid-{language}") / "website",
+        tmp_path_factory.mktemp(f"pyramid-{language}-{database}") / "website",
         language,
+        f"database={database}",
         *AWKWARD_ANSWERS[language],
     )
-    return language, project, make_venv(project)
+    python = make_venv(project)
+    with postgres_url() if database == "postgresql" else contextlib.nullcontext("") as url:
+        env = clean_env(**({"DATABASE_URL": url} if url else {}))
+        for command in PYRAMID.migrate_for({"database": database, "package": "website"}):
+            program, *args = command
+            result = subprocess.run(
+                [str(python.parent / program), *args],
+                cwd=project,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert result.returncode == 0, result.stderr[-3000:]
+        yield language, project, python, env
 
 
 @pytest.mark.slow
-def test_each_language_passes_its_own_tests(installed) -> None:
-    language, project, python = installed
-    result = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
+def test_each_bake_passes_its_own_tests(installed) -> None:
+    language, project, python, env = installed
+    result = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "Required test coverage of 90" in result.stdout
     assert " passed" in result.stdout
 
 
 @pytest.mark.slow
-def test_each_language_is_ruff_clean_and_leaves_git_clean(installed) -> None:
-    language, project, python = installed
+def test_each_bake_is_ruff_clean_and_leaves_git_clean(installed) -> None:
+    language, project, python, _ = installed
     ruff = python.parent / "ruff"
     for args in (["check", "."], ["format", "--check", "."]):
         result = run([str(ruff), *args], project)
@@ -87,7 +145,7 @@ def http_get(port: int, path: str) -> tuple[int, str, str]:
 @pytest.mark.slow
 def test_pserve_development_ini_serves_the_home_page(installed, tmp_path: Path) -> None:
     """`pserve development.ini --reload`: its app section, with the secret read from .env."""
-    language, project, python = installed
+    language, project, python, installed_env = installed
     port = free_port()
     # development.ini listens on 6543; only the server section is swapped for a free port.
     ini = tmp_path / "pserve.ini"
@@ -96,7 +154,7 @@ def test_pserve_development_ini_serves_the_home_page(installed, tmp_path: Path) 
         f"[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\n"
     )
     assert "use = egg:waitress#main" in (project / "development.ini").read_text()
-    env = {k: v for k, v in os.environ.items() if k != "SESSION_SECRET"}
+    env = dict(installed_env)  # the migrated database, when DATABASE_URL names one
     log = tmp_path / "pserve.log"
     with log.open("wb") as output:
         server = subprocess.Popen(
@@ -210,3 +268,59 @@ def test_bad_template_language_is_refused_and_nothing_written(value: str, tmp_pa
     assert len(result.output.strip().splitlines()) == 1
     assert not dest.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_the_database_answer_picks_the_data_layer(tmp_path: Path, database: str) -> None:
+    project = bake(tmp_path / "shop", "jinja2", f"database={database}")
+    files = tree_snapshot(project)
+    for path in DATA_LAYER:
+        assert (path in files) == (database != "none"), path
+    pyproject = tomllib.loads(files["pyproject.toml"].decode())
+    names = {d.split(">")[0].split("<")[0] for d in pyproject["project"]["dependencies"]}
+    data_layer = {"alembic", "pyramid_retry", "pyramid_tm", "SQLAlchemy", "transaction"}
+    data_layer |= {"zope.sqlalchemy"}
+    expected = {"pyramid", "pyramid_jinja2", "python-dotenv", "gunicorn"}
+    if database != "none":
+        expected |= data_layer
+    if database == "postgresql":
+        expected.add("psycopg[binary]")
+    assert names == expected
+    scripts = pyproject["project"].get("scripts", {})
+    expected_scripts = {"initialize_shop_db": "shop.scripts.initialize_db:main"}
+    assert scripts == ({} if database == "none" else expected_scripts)
+    routes = files["shop/routes.py"].decode()
+    assert ('"/api/items"' in routes) == (database != "none")
+    for ini in ("production.ini", "development.ini", "testing.ini"):
+        text = files[ini].decode()
+        assert ("\n[alembic]\nscript_location = %(here)s/shop/alembic\n" in text) == (
+            database != "none"
+        ), ini
+        assert ("sqlalchemy.url = " in text) == (database != "none"), ini
+    production = files["production.ini"].decode()
+    if database == "postgresql":
+        assert "sqlalchemy.url = postgresql+psycopg:///shop\n" in production
+    if database == "sqlite":
+        assert "sqlalchemy.url = sqlite:///db.sqlite3\n" in production
+    env_example = files[".env.example"].decode()
+    assert ("\nDATABASE_URL=" in env_example) == (database != "none")
+    assert ("\nPYRAMID_API_TOKEN=\n" in env_example) == (database != "none")
+    migrate = [] if database == "none" else [("alembic", "-c", "production.ini", "upgrade", "head")]
+    assert PYRAMID.migrate_for({"database": database, "package": "shop"}) == migrate
+
+
+def test_the_data_layer_uses_the_starters_idioms(tmp_path: Path) -> None:
+    project = bake(tmp_path / "shop", "jinja2", "database=sqlite")
+    models = (project / "shop" / "models" / "__init__.py").read_text()
+    for name in ("get_engine", "get_session_factory", "get_tm_session", "includeme"):
+        assert f"def {name}(" in models
+    assert "config.add_request_method(dbsession, reify=True)" in models
+    assert 'config.include("pyramid_tm")' in models and 'config.include("pyramid_retry")' in models
+    assert "zope.sqlalchemy.register(" in models
+    assert "naming_convention=" in (project / "shop" / "models" / "meta.py").read_text()
+    items = (project / "shop" / "views" / "items.py").read_text()
+    assert '@view_config(route_name="items", request_method="GET", renderer="json")' in items
+    assert 'config.include(".models")' in (project / "shop" / "__init__.py").read_text()
+    conftest = (project / "tests" / "conftest.py").read_text()
+    assert "manager.doom()" in conftest and '"tm.manager": tm' in conftest
+    assert "outer = connection.begin()" in conftest
