@@ -250,6 +250,7 @@ def render_deploy_layer(dest: Path, **facts: str) -> Path:
         traits=(),
         app_entry="{package}.server:build()",
         dev_command="run",
+        dev_port=8000,
         **facts,
     )  # type: ignore[arg-type]
     data = catalog.template_data(fw, resolve_answers(fw.questions, {"package": "imag"}))

@@ -23,6 +23,10 @@ class EnvVar:
     # (answer, value): the variable does not exist when that answer has that value
     absent_when: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def is_api_token(self) -> bool:
+        return self.name.endswith("API_TOKEN")
+
     def applies(self, answers: dict[str, Any]) -> bool:
         return not any(answers.get(answer) == value for answer, value in self.absent_when)
 
@@ -79,6 +83,7 @@ class Framework:
     # How a developer runs it locally ("{package}" filled in); `dev_command_for` puts the
     # migration first when the project has a database.
     dev_command: str
+    dev_port: int  # where dev_command serves
     interface: str = "wsgi"
     interface_answer: str | None = None  # the answer that picks wsgi/asgi, when there is a choice
     static_dir: str = "{package}/static"  # served by nginx at /static/
@@ -233,6 +238,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         traits=("batteries-included", "orm", "admin", "content-sites", "wsgi"),
         app_entry="{package}.wsgi:application",
         dev_command="python manage.py runserver",
+        dev_port=8000,
         static_dir="staticfiles",  # STATIC_ROOT, filled by collectstatic
         static_probe="css/site.css",
         options=(DJANGO_DATABASE,),
@@ -269,6 +275,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         traits=("microframework", "pick-your-own", "small-apps", "wsgi"),
         app_entry="{package}:create_app()",
         dev_command="flask --app {package} run --debug",
+        dev_port=5000,
         options=(DATABASE,),
         choice_facts=(database_dependencies(DATABASE),),
         env=(
@@ -288,6 +295,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         app_entry="{package}.main:app",
         # uvicorn is in the dev extra; `fastapi dev` would need all of fastapi[standard].
         dev_command="uvicorn {package}.main:app --reload",
+        dev_port=8000,
         interface="asgi",
         static_dir="{package}/static",
         static_probe="robots.txt",
@@ -310,6 +318,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         app_entry="{package}.app:create_app()",
         # The production config picks the worker class for either interface and reads .env.
         dev_command="gunicorn -c deploy/gunicorn.conf.py --reload -w 1 -b 127.0.0.1:8000",
+        dev_port=8000,
         interface_answer="interface",
         static_probe="robots.txt",
         options=(
@@ -342,6 +351,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         traits=("flexible", "modular", "pluggable", "templates-choice", "wsgi"),
         app_entry="{package}.wsgi:application",
         dev_command="pserve development.ini --reload",
+        dev_port=6543,
         options=(
             Question(
                 "template_language",
@@ -455,6 +465,12 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
             c for setup in framework.setup_for(answers) for c in setup.commands_for(answers)
         ],
         "env_vars": env_vars,
+        # The bearer token the /api/items writes need; "" when there is no such API.
+        "api_token": next(
+            (v.name for v in framework.env if v.secret and v.applies(answers) and v.is_api_token),
+            "",
+        ),
+        "dev_port": framework.dev_port,
         "production_env": [(k, framework.fill(v, answers)) for k, v in framework.production_env],
         "distribution_name": answers["package"].replace("_", "-"),  # pip's name for the package
         "python_tag": "py" + answers["python_version"].replace(".", ""),  # ruff's target-version
