@@ -20,17 +20,25 @@ def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
-def settings_fields(config_py: Path) -> list[str]:
-    """The field names of the generated Settings class, read from its source."""
+def settings_variables(config_py: Path) -> list[str]:
+    """The variables the generated Settings class reads: APP_<FIELD>, or its validation_alias."""
     tree = ast.parse(config_py.read_text())
     settings = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings")
-    return [
-        node.target.id
-        for node in settings.body
-        if isinstance(node, ast.AnnAssign)
-        and isinstance(node.target, ast.Name)
-        and node.target.id != "model_config"
-    ]
+    variables = []
+    for node in settings.body:
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        if node.target.id == "model_config":
+            continue
+        aliases = [
+            keyword.value.value
+            for call in ast.walk(node)
+            if isinstance(call, ast.Call)
+            for keyword in call.keywords
+            if keyword.arg == "validation_alias" and isinstance(keyword.value, ast.Constant)
+        ]
+        variables.append(aliases[0] if aliases else f"APP_{node.target.id.upper()}")
+    return variables
 
 
 def fastapi_call_keywords(main_py: Path) -> dict[str, ast.expr]:
@@ -89,35 +97,83 @@ def test_fastapi_idioms_are_present(tmp_path: Path) -> None:
     package = project / "catalogue"
     main = (package / "main.py").read_text()
     assert "lifespan=lifespan" in main and "@asynccontextmanager" in main
+    assert "engine = make_engine(settings.database_url)" in main and "engine.dispose()" in main
     assert main.count("app.include_router(") == 4
     assert "app.add_middleware(OneHopProxyHeaders)" in main
     for area in ("docs", "health", "home", "items"):
         assert "router = APIRouter(" in (package / "routers" / f"{area}.py").read_text()
     items = (package / "routers" / "items.py").read_text()
-    assert "response_model=Item" in items and "status.HTTP_201_CREATED" in items
-    assert "status.HTTP_204_NO_CONTENT" in items
+    assert "response_model=ItemOut" in items and "status.HTTP_201_CREATED" in items
+    assert "status.HTTP_204_NO_CONTENT" in items and "Security(require_token)" in items
+    assert 'prefix="/api/items"' in items
     dependencies = (package / "dependencies.py").read_text()
-    assert "Depends(get_settings)" in dependencies and "Depends(get_repository)" in dependencies
+    assert "Depends(get_settings)" in dependencies
+    assert "SessionDep = Annotated[Session, Depends(get_session)]" in dependencies
+    assert "HTTPBearer(" in dependencies and "auto_error=False" in dependencies
+    assert "hmac.compare_digest(given, expected)" in dependencies
     config = (package / "config.py").read_text()
     assert "class Settings(BaseSettings)" in config and 'env_prefix="APP_"' in config
     assert "@lru_cache" in config and 'env_file=".env"' in config
-    assert "class ItemRepository(Protocol)" in (package / "repository.py").read_text()
+    assert 'validation_alias="DATABASE_URL"' in config and "APP_DATABASE_PATH" not in config
+    models = (package / "models.py").read_text()
+    assert "class Base(DeclarativeBase)" in models and "Mapped[str] = mapped_column(" in models
+    assert not (package / "repository.py").exists()
+    # Alembic: alembic.ini at the root, the scripts in the package, one initial revision.
+    assert "script_location = catalogue:migrations" in (project / "alembic.ini").read_text()
+    (revision,) = (package / "migrations" / "versions").glob("*.py")
+    assert 'op.create_table(\n        "items"' in revision.read_text()
+    assert (
+        'join_transaction_mode="create_savepoint"'
+        in (project / "tests" / "conftest.py").read_text()
+    )
     pyproject = (project / "pyproject.toml").read_text()
+    assert '"sqlalchemy>=' in pyproject and '"alembic>=' in pyproject
     assert "strict = true" in pyproject and '"pydantic.mypy"' in pyproject
     assert '"openapi-spec-validator' in pyproject and "fail_under = 90" in pyproject
     for dependency in catalog.SERVER_DEPENDENCIES["asgi"]:
         assert f'"{dependency}"' in pyproject
 
 
-def test_every_setting_is_in_env_example_and_the_catalog(tmp_path: Path) -> None:
-    project = generate(tmp_path / "catalogue", "fastapi", "project_name=Catalogue")
-    fields = settings_fields(project / "catalogue" / "config.py")
-    assert fields, "Settings has no fields"
+def test_postgresql_projects_depend_on_psycopg_3(tmp_path: Path) -> None:
+    project = generate(tmp_path / "catalogue", "fastapi", "database=postgresql")
+    pyproject = (project / "pyproject.toml").read_text()
+    for dependency in catalog.DRIVERS["postgresql"]:
+        assert f'"{dependency}"' in pyproject
+    assert 'default="postgres:///catalogue"' in (project / "catalogue" / "config.py").read_text()
+
+
+def test_without_a_database_there_is_no_data_layer(tmp_path: Path) -> None:
+    project = generate(tmp_path / "catalogue", "fastapi", "database=none")
+    package = project / "catalogue"
+    for path in (
+        project / "alembic.ini",
+        package / "migrations",
+        package / "models.py",
+        package / "database.py",
+        package / "routers" / "items.py",
+        project / "tests" / "test_items.py",
+        project / "tests" / "test_database.py",
+    ):
+        assert not path.exists(), path
+    main = (package / "main.py").read_text()
+    assert "items" not in main and "engine" not in main
+    pyproject = (project / "pyproject.toml").read_text()
+    assert "sqlalchemy" not in pyproject and "alembic" not in pyproject
+    assert "sqlalchemy" not in (package / "dependencies.py").read_text()
+    assert "DATABASE_URL" not in (project / ".env.example").read_text()
+
+
+@pytest.mark.parametrize("database", ["none", "sqlite", "postgresql"])
+def test_every_setting_is_in_env_example_and_the_catalog(tmp_path: Path, database: str) -> None:
+    project = generate(
+        tmp_path / "catalogue", "fastapi", "project_name=Catalogue", f"database={database}"
+    )
+    variables = settings_variables(project / "catalogue" / "config.py")
+    assert variables, "Settings has no fields"
     example = (project / ".env.example").read_text()
     declared = {var.name for var in catalog.get("fastapi").env}
-    for field in fields:
-        name = f"APP_{field.upper()}"
-        assert f"\n{name}=" in example
+    for name in variables:
+        assert f"\n{name}=" in example, name
         assert name in declared
 
 
@@ -170,5 +226,8 @@ def test_fastapi_render_is_deterministic(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     first = tree_snapshot(generate(tmp_path / "a" / "catalogue", "fastapi"))
     second = tree_snapshot(generate(tmp_path / "b" / "catalogue", "fastapi"))
+    # The untracked .env holds a fresh APP_API_TOKEN per project; everything else is equal.
+    first_env, second_env = first.pop(".env"), second.pop(".env")
+    assert b"\nAPP_API_TOKEN=" in first_env and first_env != second_env
     assert first == second
     assert not any(b"{{" in content and path.endswith(".py") for path, content in first.items())
