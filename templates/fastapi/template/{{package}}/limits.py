@@ -1,4 +1,8 @@
-"""A ceiling on request bodies, so no client can make a worker buffer more than it should."""
+"""A ceiling on request bodies, so no client can make a worker buffer more than it should.
+
+FastAPI 0.164's `max_body_size` answers a declared Content-Length past it in plain text; this
+answers every refusal in the app's JSON error shape, as the rest of the API does.
+"""
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
