@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.registry import Registry
+from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 
@@ -26,12 +27,8 @@ def url_decoding_tween_factory(handler: Handler, registry: Registry) -> Handler:
             message = "The URL's percent-escapes are not UTF-8."
             # PATH_INFO as the server passed it: still bytes in a str, never decoded.
             if request.environ.get("PATH_INFO", "").startswith("/api/"):
-                return Response(
-                    status=400,
-                    json_body={"error": {"status": 400, "message": message}},
-                    content_type="application/json",
-                    charset="utf-8",
-                )
+                body = {"error": {"status": 400, "message": message}}
+                return render_to_response("json", body, request, response=Response(status=400))
             return HTTPBadRequest(message)
         return handler(request)
 
