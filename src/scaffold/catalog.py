@@ -305,7 +305,12 @@ FRAMEWORKS: tuple[Framework, ...] = (
             EnvVar("APP_LOG_LEVEL", "INFO", "logging level: DEBUG, INFO, WARNING, ERROR"),
             database_url(),
             api_token("APP_API_TOKEN"),
-            EnvVar("APP_MAX_PAGE_SIZE", "100", "most items one list request returns"),
+            EnvVar(
+                "APP_MAX_PAGE_SIZE",
+                "100",
+                "most items one list request returns (at most 100)",
+                absent_when=(("database", "none"),),
+            ),
         ),
         migrate=(("alembic", "upgrade", "head"),),
         server_setup=(POSTGRESQL_SETUP,),

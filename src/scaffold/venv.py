@@ -83,9 +83,12 @@ class ProjectVenv:
         )
 
     def install_project(self, log: Path, on_line: Callable[[str], None] | None = None) -> None:
-        """`pip install -e '.[dev]'`; uv reuses its shared wheel cache across projects."""
+        """`pip install -e '.[dev]'`; uv reuses its shared wheel cache across projects. Both
+        compile bytecode (pip does by default, uv when asked), so workers boot as on a server
+        instead of compiling SQLAlchemy or Django on their first import."""
         if self.uv:
-            command = [self.uv, "pip", "install", "--python", str(self.python), "-e", ".[dev]"]
+            command = [self.uv, "pip", "install", "--compile-bytecode"]
+            command += ["--python", str(self.python), "-e", ".[dev]"]
         else:
             command = [
                 str(self.python),

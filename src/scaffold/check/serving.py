@@ -31,7 +31,7 @@ from scaffold.http_probe import (
 from scaffold.nginx_site import LocalSite, make_self_signed, write_prefix
 from scaffold.subprocesses import BackgroundProcess, run_logged, tail_lines
 
-BOOT_TIMEOUT = 30.0
+BOOT_TIMEOUT = 60.0  # a busy 2-core machine's first worker, SQLAlchemy imported
 CHECK_WORKERS = "2"  # the production config sizes workers by CPU count; two prove the same thing
 DEFAULT_GRACEFUL_TIMEOUT = 30.0  # gunicorn's own default, when the config cannot be read
 NGINX_START_TIMEOUT = 10.0
