@@ -31,8 +31,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _measure import prepare_bytecode  # noqa: E402
 import serving  # noqa: E402
+from _measure import prepare_bytecode  # noqa: E402
 from serving import free_port, running, tcp_open, wait_until  # noqa: E402
 
 LOG = Path("servers.log")  # replaced by the run's own
@@ -45,7 +45,7 @@ PACKAGES = [
     "gunicorn>=27.0",
 ]
 
-MODELS = '''
+MODELS = """
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -71,9 +71,9 @@ class ItemOut(BaseModel):
     name: str
     description: str
     quantity: int
-'''
+"""
 
-SYNC_APP = '''
+SYNC_APP = """
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -105,9 +105,9 @@ app = FastAPI(lifespan=lifespan)
 @app.get("/api/items", response_model=list[ItemOut])
 def list_items(session: SessionDep, offset: int = 0, limit: int = 20):
     return session.scalars(select(Item).order_by(Item.id).offset(offset).limit(limit)).all()
-'''
+"""
 
-ASYNC_APP = '''
+ASYNC_APP = """
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -140,9 +140,9 @@ app = FastAPI(lifespan=lifespan)
 async def list_items(session: SessionDep, offset: int = 0, limit: int = 20):
     result = await session.scalars(select(Item).order_by(Item.id).offset(offset).limit(limit))
     return result.all()
-'''
+"""
 
-SEED = '''
+SEED = """
 import sys
 
 from sqlalchemy import create_engine, text
@@ -160,7 +160,7 @@ with engine.begin() as connection:
         [{"name": f"item {n}", "description": "x" * 40, "quantity": n} for n in range(20)],
     )
 engine.dispose()
-'''
+"""
 
 
 def wrk(url: str, seconds: int, connections: int) -> float:
@@ -203,8 +203,11 @@ def sqlalchemy_urls(postgresql: str | None, sqlite_file: Path) -> dict[str, tupl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgresql", help="a database URL this run may write, e.g. "
-                        "postgresql://postgres@127.0.0.1:55432/fastapi_bench")
+    parser.add_argument(
+        "--postgresql",
+        help="a database URL this run may write, e.g. "
+        "postgresql://postgres@127.0.0.1:55432/fastapi_bench",
+    )
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per measurement")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, every setup")
@@ -254,9 +257,15 @@ def main() -> None:
                 rates[name].append(wrk(url, args.seconds, args.connections))
 
     versions = subprocess.run(
-        [str(python), "-c", "import fastapi, sqlalchemy, gunicorn; print(fastapi.__version__, "
-         "sqlalchemy.__version__, gunicorn.__version__)"],
-        capture_output=True, text=True, check=True,
+        [
+            str(python),
+            "-c",
+            "import fastapi, sqlalchemy, gunicorn; print(fastapi.__version__, "
+            "sqlalchemy.__version__, gunicorn.__version__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     print(
         f"wrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds interleaved, "

@@ -263,3 +263,21 @@ def make_venv(project: Path) -> Path:
         timeout=600,
     )
     return python
+
+
+def migrate_project(
+    project: Path, python: Path, commands: Sequence[Sequence[str]], env: Mapping[str, str]
+) -> None:
+    """Run the catalog's migrate commands with the project venv's programs, as install.sh
+    does; fail with their output."""
+    for program, *args in commands:
+        executable = python if program == "python" else python.parent / program
+        result = subprocess.run(
+            [str(executable), *args],
+            cwd=project,
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, f"{program} {args}: {result.stderr[-3000:]}"

@@ -15,7 +15,7 @@ import pytest
 from scaffold import catalog
 from scaffold.questions import resolve_answers
 from scaffold.render import render_layer
-from tests.helpers import TEMPLATES, generate, make_venv, run_cli, tree_snapshot
+from tests.helpers import TEMPLATES, generate, make_venv, migrate_project, run_cli, tree_snapshot
 from tests.postgres import postgres_url
 
 INTERFACES = ("wsgi", "asgi")
@@ -67,17 +67,8 @@ def falcon_project(
     python = make_venv(project)
     with postgres_url() if database == "postgresql" else contextlib.nullcontext("") as url:
         env = clean_env(**({"DATABASE_URL": url} if url else {}))
-        for command in falcon_data(database=database)["migrate_commands"]:
-            program, *args = command.split()
-            result = subprocess.run(
-                [str(python.parent / program), *args],
-                cwd=project,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            assert result.returncode == 0, result.stderr
+        commands = [c.split() for c in falcon_data(database=database)["migrate_commands"]]
+        migrate_project(project, python, commands, env)
         yield interface, database, project, python, env
 
 

@@ -68,7 +68,7 @@ def get(path):
 """
 FASTAPI = """
 import os
-os.environ["APP_DATABASE_PATH"] = ":memory:"
+os.environ["DATABASE_URL"] = "sqlite://"  # in memory: the pages here read no rows
 from fastapi.testclient import TestClient
 from {package}.main import app
 client = TestClient(app)
@@ -201,7 +201,7 @@ def test_fastapi_docs_render_in_a_browser_with_no_network(
         "PYTHON": str(python),
         "CHROMIUM": str(CHROMIUM),
         "PROFILE": str(tmp_path / "profile"),
-        "APP_DATABASE_PATH": ":memory:",
+        "DATABASE_URL": "sqlite://",
     }
     result = run(["unshare", "--net", "sh", "-c", OFFLINE_BROWSER], cwd=project, env=env)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from scaffold import catalog
-from tests.helpers import free_port, generate, make_venv, wait_until
+from tests.helpers import free_port, generate, make_venv, migrate_project, wait_until
 from tests.postgres import postgres_url
 
 SCHEMA = Path(__file__).with_name("items_api.yaml")
@@ -127,9 +127,12 @@ def served(request, tmp_path: Path) -> Iterator[Served]:
     if "database=postgresql" in data:
         env["DATABASE_URL"] = request.getfixturevalue("postgres")
         _reset_postgres(env["DATABASE_URL"])
-    answers = {"package": "shopapi", "database": "sqlite"}
-    for command in framework.migrate_for(answers):
-        subprocess.run(command, cwd=project, env=env, check=True, timeout=120, capture_output=True)
+    migrate_project(
+        project,
+        python,
+        framework.migrate_for({"package": "shopapi", **dict(pair.split("=") for pair in data)}),
+        env,
+    )
     log = (tmp_path / "gunicorn.log").open("wb")
     server = subprocess.Popen(
         [str(python.parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py"],

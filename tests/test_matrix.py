@@ -197,4 +197,3 @@ def test_boot_matrix(combo: Combination, tmp_path: Path, record_property) -> Non
     for stage in report["stages"]:
         record_property(f"matrix:{stage['name']}", f"{stage['status']} {stage['seconds']:.1f}s")
     assert result.returncode == 0, json.dumps(report, indent=2)[-3000:]
-

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from scaffold import catalog
-from tests.helpers import free_port, generate, make_venv, run_cli, tree_snapshot
+from tests.helpers import free_port, generate, make_venv, migrate_project, run_cli, tree_snapshot
 from tests.postgres import postgres_url
 
 PYRAMID = catalog.get("pyramid")
@@ -92,17 +92,8 @@ def installed(
     python = make_venv(project)
     with postgres_url() if database == "postgresql" else contextlib.nullcontext("") as url:
         env = clean_env(**({"DATABASE_URL": url} if url else {}))
-        for command in PYRAMID.migrate_for({"database": database, "package": "website"}):
-            program, *args = command
-            result = subprocess.run(
-                [str(python.parent / program), *args],
-                cwd=project,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            assert result.returncode == 0, result.stderr[-3000:]
+        commands = PYRAMID.migrate_for({"database": database, "package": "website"})
+        migrate_project(project, python, commands, env)
         yield language, project, python, env
 
 
