@@ -188,7 +188,9 @@ def test_shipped_nginx_site_and_systemd_units_pass_the_real_tools(
 
 @pytest.mark.slow
 def test_flask_project_boots_and_passes_every_deploy_check(tmp_path: Path) -> None:
-    project = generate(tmp_path / "website", "flask")
+    # This suite's venv has Flask, not a data layer: the data layers' boot tests (migration
+    # first) run in each framework's own venv (tests/test_<framework>.py).
+    project = generate(tmp_path / "website", "flask", "database=none")
     result = run_project_tests(project, "tests/test_deploy_config.py", "tests/test_boot.py")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "9 passed" in result.stdout and "skipped" not in result.stdout
@@ -355,7 +357,10 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
     if not NGINX:
         pytest.skip("nginx is needed (CI installs it)")
     work = tmp_path_factory.mktemp("served")
-    project = generate(work / "website", "flask", "package=shop", f"domain={DOMAIN}")
+    # This suite's venv serves it: Flask without a data layer (the deploy layer is the same).
+    project = generate(
+        work / "website", "flask", "package=shop", f"domain={DOMAIN}", "database=none"
+    )
     (work / "probe_app.py").write_text(PROBE_APP.format(package="shop"))
     # Big enough to be gzipped (gzip_min_length), served from the project's static dir.
     (project / "shop/static/css/big.css").write_text("body { color: #222; }\n" * 200)
