@@ -244,8 +244,15 @@ def measure(label: str, framework_name: str, answers: dict[str, str], args, work
         )
         stack.enter_context(
             running(
+                # An access log like the generated config's, so neither side skips that work.
                 [gunicorn, "-c", "/dev/null", "-k", worker, "-w", str(args.workers)]
-                + ["--bind", f"unix:{sockets['ref']}", "reference_app:app"],
+                + [
+                    "--access-logfile",
+                    "-",
+                    "--bind",
+                    f"unix:{sockets['ref']}",
+                    "reference_app:app",
+                ],
                 reference,
                 {**env, "REFERENCE_DB": str(reference / "items.sqlite3")},
                 log,
