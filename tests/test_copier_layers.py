@@ -13,7 +13,13 @@ from jinja2 import Environment, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from scaffold import catalog
-from scaffold.questions import COMMON_QUESTIONS, check_project_name, check_text, resolve_answers
+from scaffold.questions import (
+    COMMON_QUESTIONS,
+    check_project_name,
+    check_text,
+    compatible,
+    resolve_answers,
+)
 from scaffold.render import render_layer
 from tests.helpers import TEMPLATES, available_frameworks, tree_snapshot
 
@@ -72,10 +78,11 @@ def copier_value(spec: dict[str, Any], answers: dict[str, Any]) -> Any:
 def choice_combinations(framework: catalog.Framework) -> list[dict[str, str]]:
     """Every combination of the framework's choice answers, python_version included."""
     choices = [q for q in COMMON_QUESTIONS + framework.options if q.type == "choice"]
-    return [
+    combinations = (
         dict(zip((q.name for q in choices), values, strict=True))
         for values in itertools.product(*(q.choices for q in choices))
-    ]
+    )
+    return [given for given in combinations if compatible(choices, given)]
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -111,6 +118,8 @@ def test_plain_copier_copy_of_a_framework_layer_matches_scaffold(
     options = [q for q in fw.options if q.type == "choice"]
     for values in itertools.product(*(q.choices for q in options)):
         given = {q.name: value for q, value in zip(options, values, strict=True)}
+        if not compatible(options, given):
+            continue
         given |= {"python_version": "3.13", "package": "shop_admin"}
         answers = resolve_answers(fw.questions, given)
         label = "-".join(values) or "defaults"

@@ -90,6 +90,9 @@ class Framework:
     static_probe: str = "css/style.css"  # a file under /static/ that `check` fetches
     health_path: str = "/healthz"
     home_path: str = "/"
+    # Whether it serves HTML pages: with accounts, the sign-up and sign-in pages
+    # (docs/accounts.md); an API-only framework has the API's half only.
+    serves_pages: bool = True
     options: tuple[Question, ...] = ()
     choice_facts: tuple[ChoiceFact, ...] = ()  # template values that follow an option's choice
     env: tuple[EnvVar, ...] = ()
@@ -205,14 +208,59 @@ def database_url(help_extra: str = "") -> EnvVar:
 
 
 def api_token(name: str) -> EnvVar:
-    """The bearer token the /api/items writes need: generated into .env, never an example."""
+    """The bearer token the /api/items writes need: generated into .env, never an example.
+    With accounts, the writes need an account's access token instead (docs/accounts.md)."""
     return EnvVar(
         name,
         "",
         "bearer token for the API's writes (POST, DELETE); empty refuses them all",
         secret=True,
-        absent_when=(("database", "none"),),
+        absent_when=(("database", "none"), ("auth", "accounts")),
     )
+
+
+# `auth=accounts`: sign-up, sign-in and password resets, and access tokens for the API; the
+# users live in the database, so there must be one (docs/accounts.md).
+AUTH = Question(
+    "auth",
+    "User accounts",
+    "none",
+    type="choice",
+    choices=("none", "accounts"),
+    excludes=(("accounts", "database", "none"),),
+)
+_WITHOUT_ACCOUNTS = (("auth", "none"),)
+# Where account mail (password resets) goes: the same names in every framework.
+MAIL_ENV = (
+    EnvVar(
+        "SMTP_HOST",
+        "",
+        "SMTP server for account mail (password resets); empty: each mail is written to the log",
+        absent_when=_WITHOUT_ACCOUNTS,
+    ),
+    EnvVar(
+        "SMTP_PORT",
+        "587",
+        "SMTP port: 587 speaks STARTTLS, 465 TLS from the start",
+        absent_when=_WITHOUT_ACCOUNTS,
+    ),
+    EnvVar("SMTP_USERNAME", "", "SMTP login; empty: none", absent_when=_WITHOUT_ACCOUNTS),
+    EnvVar("SMTP_PASSWORD", "", "SMTP password", absent_when=_WITHOUT_ACCOUNTS),
+    EnvVar(
+        "MAIL_FROM",
+        "noreply@{domain}",
+        "the From address of account mail",
+        absent_when=_WITHOUT_ACCOUNTS,
+    ),
+)
+# The API frameworks have no session secret of their own: this one signs access tokens.
+TOKEN_SECRET = EnvVar(
+    "APP_SECRET_KEY",
+    "",
+    "signs the API's access tokens (JWT)",
+    secret=True,
+    absent_when=_WITHOUT_ACCOUNTS,
+)
 
 
 # DATABASE_URL=postgres:///{package}: peer authentication over the unix socket, as the service
@@ -241,7 +289,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         dev_port=8000,
         static_dir="staticfiles",  # STATIC_ROOT, filled by collectstatic
         static_probe="css/site.css",
-        options=(DJANGO_DATABASE,),
+        options=(DJANGO_DATABASE, AUTH),
         choice_facts=(database_dependencies(DJANGO_DATABASE),),
         env=(
             EnvVar("DJANGO_SECRET_KEY", "", "signing key for sessions and tokens", secret=True),
@@ -254,6 +302,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
             EnvVar("DJANGO_CSRF_TRUSTED_ORIGINS", "https://{domain}", "comma-separated origins"),
             database_url(),
             api_token("DJANGO_API_TOKEN"),
+            *MAIL_ENV,
             EnvVar("DJANGO_LOG_LEVEL", "INFO", "logging level of the stdout log"),
         ),
         production_env=(("DJANGO_SETTINGS_MODULE", "{package}.settings.production"),),
@@ -276,12 +325,13 @@ FRAMEWORKS: tuple[Framework, ...] = (
         app_entry="{package}:create_app()",
         dev_command="flask --app {package} run --debug",
         dev_port=5000,
-        options=(DATABASE,),
+        options=(DATABASE, AUTH),
         choice_facts=(database_dependencies(DATABASE),),
         env=(
             EnvVar("FLASK_SECRET_KEY", "", "signs the session cookie", secret=True),
             database_url(),
             api_token("FLASK_API_TOKEN"),
+            *MAIL_ENV,
             EnvVar("FLASK_LOG_LEVEL", "INFO", "logging level"),
         ),
         migrate=(("flask", "--app", "{package}", "db", "upgrade"),),
@@ -299,12 +349,15 @@ FRAMEWORKS: tuple[Framework, ...] = (
         interface="asgi",
         static_dir="{package}/static",
         static_probe="robots.txt",
-        options=(DATABASE,),
+        serves_pages=False,
+        options=(DATABASE, AUTH),
         choice_facts=(database_dependencies(DATABASE),),
         env=(
             EnvVar("APP_LOG_LEVEL", "INFO", "logging level: DEBUG, INFO, WARNING, ERROR"),
             database_url(),
             api_token("APP_API_TOKEN"),
+            TOKEN_SECRET,
+            *MAIL_ENV,
             EnvVar(
                 "APP_MAX_PAGE_SIZE",
                 "100",
@@ -326,6 +379,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         dev_port=8000,
         interface_answer="interface",
         static_probe="robots.txt",
+        serves_pages=False,
         options=(
             Question(
                 "interface",
@@ -335,6 +389,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
                 choices=("wsgi", "asgi"),
             ),
             DATABASE,
+            AUTH,
         ),
         choice_facts=(
             # Where App, Request and Response come from: Falcon has one module per interface.
@@ -345,6 +400,8 @@ FRAMEWORKS: tuple[Framework, ...] = (
             EnvVar("APP_LOG_LEVEL", "INFO", "logging level"),
             database_url(),
             api_token("APP_API_TOKEN"),
+            TOKEN_SECRET,
+            *MAIL_ENV,
         ),
         migrate=(("alembic", "upgrade", "head"),),
         server_setup=(POSTGRESQL_SETUP,),
@@ -366,6 +423,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
                 choices=("jinja2", "chameleon", "mako"),
             ),
             DATABASE,
+            AUTH,
         ),
         choice_facts=(
             # The file extension each renderer binding registers for its page templates.
@@ -390,6 +448,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
             EnvVar("SESSION_SECRET", "", "signs the session cookie", secret=True),
             database_url("; it replaces sqlalchemy.url from the ini file"),
             api_token("PYRAMID_API_TOKEN"),
+            *MAIL_ENV,
         ),
         # The ini file's [alembic] section; sqlalchemy.url is DATABASE_URL when it is set.
         migrate=(("alembic", "-c", "production.ini", "upgrade", "head"),),
@@ -476,6 +535,8 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
             "",
         ),
         "dev_port": framework.dev_port,
+        # /accounts/... pages: a framework that serves pages, with accounts.
+        "account_pages": framework.serves_pages and answers.get("auth") == "accounts",
         "production_env": [(k, framework.fill(v, answers)) for k, v in framework.production_env],
         "distribution_name": answers["package"].replace("_", "-"),  # pip's name for the package
         "python_tag": "py" + answers["python_version"].replace(".", ""),  # ruff's target-version

@@ -80,9 +80,18 @@ class Question:
     type: str = "str"  # "str" | "bool" | "choice"
     choices: tuple[str, ...] = ()
     check: Callable[[str], str | None] | None = None  # returns what is wrong, or None
+    # (this answer's value, another answer, a value of that one it cannot go with)
+    excludes: tuple[tuple[str, str, str], ...] = ()
 
     def default_for(self, answers: Mapping[str, Any]) -> Any:
         return self.default(answers) if callable(self.default) else self.default
+
+    def excluded_by(self, answers: Mapping[str, Any]) -> tuple[str, str] | None:
+        """The (answer, value) among `answers` that this answer's value cannot go with."""
+        for value, other, forbidden in self.excludes:
+            if answers.get(self.name) == value and answers.get(other) == forbidden:
+                return other, forbidden
+        return None
 
     def parse(self, raw: Any) -> Any:
         """Turn a raw value (from --data, a prompt or .scaffold.yml) into a valid answer."""
@@ -262,4 +271,22 @@ def resolve_answers(
             answers[question.name] = ask(question, default)
         else:
             answers[question.name] = question.parse(default)
+    for question in questions:
+        if excluded := question.excluded_by(answers):
+            other, forbidden = excluded
+            raise BadInput(
+                f"{question.name}={answers[question.name]} cannot go with {other}={forbidden}",
+                f"pick another {other} (e.g. --data {other}="
+                f"{_first_other(questions, other, forbidden)}) or another {question.name}",
+            )
     return answers
+
+
+def compatible(questions: Iterable[Question], answers: Mapping[str, Any]) -> bool:
+    """Whether no answer excludes another (auth=accounts needs a database, say)."""
+    return not any(question.excluded_by(answers) for question in questions)
+
+
+def _first_other(questions: tuple[Question, ...], name: str, forbidden: str) -> str:
+    question = next(q for q in questions if q.name == name)
+    return next(choice for choice in question.choices if choice != forbidden)
