@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 
 from scaffold import catalog
-from scaffold.questions import COMMON_QUESTIONS
+from scaffold.questions import COMMON_QUESTIONS, compatible
 from tests.helpers import available_frameworks
 
 
@@ -62,6 +62,8 @@ def combinations() -> list[Combination]:
         varied = [q for q in framework.options if q.type in ("choice", "bool")] + [docker]
         for values in itertools.product(*(_values(q) for q in varied)):
             data = dict(zip((q.name for q in varied), values, strict=True))
+            if not compatible(varied, data):  # auth=accounts needs a database
+                continue
             i = next(counter)
             for question in rotated:
                 data[question.name] = question.choices[i % len(question.choices)]

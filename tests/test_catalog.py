@@ -61,3 +61,10 @@ def test_the_interface_gives_the_async_words() -> None:
             falcon, resolve_answers(falcon.questions, {"interface": interface})
         )
         assert (data["async"], data["await"], data["falcon_module"]) == words
+
+
+def test_accounts_are_probed_where_each_framework_serves_them() -> None:
+    answers = {"package": "shop", "auth": "accounts"}
+    assert catalog.get("django").account_probe(answers) == ("/accounts/login", 200)
+    assert catalog.get("falcon").account_probe(answers) == ("/api/users/me", 401)
+    assert catalog.get("flask").account_probe({**answers, "auth": "none"}) is None

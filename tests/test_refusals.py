@@ -33,6 +33,10 @@ def project(tmp: Path) -> Path:
     return generate(tmp / "proj", "flask")
 
 
+def no_database(tmp: Path) -> Path:
+    return generate(tmp / "proj", "flask", "database=none")
+
+
 def occupied(tmp: Path) -> Path:
     (tmp / "dest").mkdir()
     (tmp / "dest" / "keep.txt").write_text("mine")
@@ -200,6 +204,13 @@ REFUSALS = [
     Refusal("new soft keyword package", nothing, new("package=match"), 2, "keyword"),
     Refusal("new stdlib package", nothing, new("package=json"), 2, "standard-library"),
     Refusal("new framework package", nothing, new("package=flask"), 2, "framework"),
+    Refusal(
+        "new accounts without a database",
+        nothing,
+        new("auth=accounts", "database=none"),
+        2,
+        "auth=accounts cannot go with database=none",
+    ),
     Refusal("new other framework package", nothing, new("package=django"), 2, "framework"),
     Refusal("new test package", nothing, new("package=test"), 2, "shadows"),
     Refusal("new uppercase package", nothing, new("package=Shop"), 2, "lowercase"),
@@ -242,6 +253,13 @@ REFUSALS = [
     Refusal("recommend bad kind", nothing, ("recommend", "--kind", "blog"), 2, "blog"),
     Refusal("list bad flag", nothing, ("list", "--yaml"), 2, "--yaml"),
     # update: the repository's state
+    Refusal(
+        "update accounts without a database",
+        no_database,
+        update("auth=accounts"),
+        2,
+        "auth=accounts cannot go with database=none",
+    ),
     Refusal("update outside git", not_a_repo, update(), 2, "is not a git repository"),
     Refusal("update no commits", no_commits, update(), 2, "has no commits yet"),
     Refusal("update modified file", modified, update(), 2, "uncommitted changes (README.md)"),

@@ -468,6 +468,17 @@ def test_a_new_database_answer_says_which_env_lines_to_change(tmp_path: Path) ->
     assert "  .env: remove FLASK_API_TOKEN (no longer read)" in result.output
 
 
+def test_turning_accounts_on_names_the_mail_settings_and_drops_the_shared_token(
+    tmp_path: Path,
+) -> None:
+    project = generate(tmp_path / "shopauth", "fastapi")
+    result = run_cli("update", str(project), "--data", "auth=accounts")
+    assert result.exit_code == 0, result.output
+    assert "  .env: add APP_SECRET_KEY=<a new secret>" in result.output
+    assert "  .env: add MAIL_FROM=noreply@example.com\n" in result.output
+    assert "  .env: remove APP_API_TOKEN (no longer read)" in result.output
+
+
 def test_projects_from_before_the_database_answer_keep_none() -> None:
     """0.1.0 asked `database` of Django only: the others had no data layer, and an update must
     not add one unasked; Django's recorded answer stays."""

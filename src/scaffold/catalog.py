@@ -121,6 +121,13 @@ class Framework:
     def fill(self, text: str, answers: dict[str, Any]) -> str:
         return text.format(package=answers["package"])
 
+    def account_probe(self, answers: dict[str, Any]) -> tuple[str, int] | None:
+        """A GET that proves the accounts are served (docs/accounts.md), and its status: the
+        sign-in page where there are pages, else the API's refusal of a missing token."""
+        if answers.get("auth") != "accounts":
+            return None
+        return ("/accounts/login", 200) if self.serves_pages else ("/api/users/me", 401)
+
     def setup_for(self, answers: dict[str, Any]) -> list[ServerSetup]:
         return [setup for setup in self.server_setup if setup.applies(answers)]
 

@@ -146,6 +146,11 @@ class Probes:
         page = probe(home, lambda: self.get(self.https(home)))
         if page and page.status != 200:
             problems.append(f"home page {home} answered {page.status}, expected 200")
+        if account := framework.account_probe(self.target.answers):
+            path, status = account
+            reply = probe(path, lambda: self.get(self.https(path)))
+            if reply and reply.status != status:
+                problems.append(f"accounts: {path} answered {reply.status}, expected {status}")
         problems += self._static()
         plain = probe("http", lambda: self.get(f"http://{self.domain}{health}?from=http"))
         expected = self.https(f"{health}?from=http")

@@ -83,6 +83,10 @@ def probe_site(
         missing = [name for name in SECURITY_HEADERS if not page.header(name)]
         if missing:
             problems.append(f"home page lacks security headers: {', '.join(missing)}")
+    if account := framework.account_probe(ctx.target.answers):
+        path, expected = account
+        if (reply := https(path)) and reply.status != expected:
+            problems.append(f"accounts: {path} answered {reply.status}, expected {expected}")
 
     plain = _probe(
         f"GET http://{domain}{health}",
