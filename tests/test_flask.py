@@ -1,4 +1,5 @@
-"""The Flask layer, generated and exercised the way its user would, for each `database`."""
+"""The Flask layer, generated and exercised the way its user would, for each `database` and
+`auth`."""
 
 from __future__ import annotations
 
@@ -29,6 +30,20 @@ DATA_LAYER = (
     "tests/test_items.py",
     "tests/test_migrations.py",
 )
+ACCOUNTS = (
+    "migrations/versions/0002_create_accounts.py",
+    "shop/accounts.py",
+    "shop/forms.py",
+    "shop/limits.py",
+    "shop/mail.py",
+    "shop/passwords.py",
+    "shop/users.py",
+    "shop/templates/accounts/login.html",
+    "tests/test_accounts.py",
+    "tests/test_limits.py",
+    "tests/test_mail.py",
+    "tests/test_tokens.py",
+)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -44,6 +59,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 class Generated(NamedTuple):
     database: str
+    auth: str
     project: Path
     python: Path  # the project's venv
     env: dict[str, str]  # to run its programs with
@@ -55,25 +71,40 @@ def run(
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="module", params=["none", "sqlite", "postgresql"])
+@pytest.fixture(
+    scope="module",
+    params=[
+        ("none", "none"),
+        ("sqlite", "none"),
+        ("postgresql", "none"),
+        ("sqlite", "accounts"),
+        ("postgresql", "accounts"),
+    ],
+    ids=lambda answers: "-".join(answers),
+)
 def flask_project(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Generated]:
-    """A generated project in its own venv, for each `database` answer; PostgreSQL is a
-    throwaway server."""
-    database = request.param
-    project = generate(tmp_path_factory.mktemp(database) / "shop", "flask", f"database={database}")
+    """A generated project in its own venv, for each `database` answer and `auth` (accounts
+    need a database); PostgreSQL is a throwaway server."""
+    database, auth = request.param
+    project = generate(
+        tmp_path_factory.mktemp(f"{database}-{auth}") / "shop",
+        "flask",
+        f"database={database}",
+        f"auth={auth}",
+    )
     python = make_venv(project)
     if database != "postgresql":
-        yield Generated(database, project, python, clean_env())
+        yield Generated(database, auth, project, python, clean_env())
         return
     with postgres_url() as url:
-        yield Generated(database, project, python, clean_env(DATABASE_URL=url))
+        yield Generated(database, auth, project, python, clean_env(DATABASE_URL=url))
 
 
 @pytest.mark.slow
 def test_generated_flask_project_passes_its_own_tests(flask_project: Generated) -> None:
-    _, project, python, env = flask_project
+    _, _, project, python, env = flask_project
     result = run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=project,
@@ -86,7 +117,7 @@ def test_generated_flask_project_passes_its_own_tests(flask_project: Generated) 
 
 @pytest.mark.slow
 def test_generated_flask_project_is_ruff_clean(flask_project: Generated) -> None:
-    _, project, python, env = flask_project
+    _, _, project, python, env = flask_project
     ruff = python.parent / "ruff"
     for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
         result = run([str(ruff), *args], cwd=project, env=env)
@@ -97,8 +128,8 @@ def test_generated_flask_project_is_ruff_clean(flask_project: Generated) -> None
 def test_the_migrate_command_works_from_the_project_root(flask_project: Generated) -> None:
     """The catalog's migrate command with the project's .env, then the drift check; the tree
     stays as committed (the SQLite file is ignored)."""
-    database, project, python, env = flask_project
-    commands = FLASK.migrate_for({"package": "shop", "database": database})
+    database, auth, project, python, env = flask_project
+    commands = FLASK.migrate_for({"package": "shop", "database": database, "auth": auth})
     if database == "none":
         assert commands == []
         return
@@ -156,3 +187,37 @@ def test_no_database_means_no_data_layer(tmp_path: Path) -> None:
     assert "DATABASE_URL" not in example
     assert "API_TOKEN" not in example
     assert "db upgrade" not in (project / "Procfile").read_text()
+
+
+def test_no_accounts_without_auth(tmp_path: Path) -> None:
+    project = generate(tmp_path / "shop", "flask")
+    for path in ACCOUNTS:
+        assert not (project / path).exists(), path
+    assert "flask-login" not in (project / "pyproject.toml").read_text()
+
+
+def test_accounts_idioms_are_present(tmp_path: Path) -> None:
+    project = generate(tmp_path / "shop", "flask", "auth=accounts")
+    for path in ACCOUNTS:
+        assert (project / path).is_file(), path
+    init = (project / "shop" / "__init__.py").read_text()
+    assert "login_manager.init_app(app)" in init
+    assert "csrf.init_app(app)" in init
+    assert "csrf.exempt(api)" in init
+    assert "REMEMBER_COOKIE_SECURE=True" in init
+    extensions = (project / "shop/extensions.py").read_text()
+    assert "login_manager = LoginManager()" in extensions
+    assert "csrf = CSRFProtect()" in extensions
+    assert "class User(UserMixin, db.Model)" in (project / "shop/models.py").read_text()
+    assert "check_needs_rehash" in (project / "shop/passwords.py").read_text()
+    assert "URLSafeTimedSerializer" in (project / "shop/accounts.py").read_text()
+    assert 'down_revision = "0001"' in (
+        project / "migrations/versions/0002_create_accounts.py"
+    ).read_text()
+    pyproject = (project / "pyproject.toml").read_text()
+    for dependency in ("flask-login", "flask-wtf", "argon2-cffi>=23.1", "pyjwt>=2.8"):
+        assert dependency in pyproject, dependency
+    example = (project / ".env.example").read_text()
+    assert "FLASK_API_TOKEN" not in example
+    assert "SMTP_HOST=" in example
+    assert "MAIL_FROM=" in example
