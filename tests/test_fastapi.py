@@ -134,6 +134,74 @@ def test_fastapi_idioms_are_present(tmp_path: Path) -> None:
         assert f'"{dependency}"' in pyproject
 
 
+@pytest.fixture(scope="module")
+def accounts_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    project = generate(tmp_path_factory.mktemp("fastapi") / "catalogue", "fastapi", "auth=accounts")
+    return project, make_venv(project)
+
+
+@pytest.mark.slow
+def test_generated_accounts_project_passes_its_own_tests_mypy_and_ruff(accounts_project) -> None:
+    project, python = accounts_project
+    result = run([str(python), "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"], project)
+    output = result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, output
+    assert "Required test coverage of 90" in result.stdout and " skipped" not in result.stdout
+    mypy = run([str(python.parent / "mypy")], project)
+    assert mypy.returncode == 0, mypy.stdout + mypy.stderr
+    ruff = str(python.parent / "ruff")
+    for args in (["check", "."], ["format", "--check", "."]):
+        result = run([ruff, *args], project)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_accounts_follow_fastapis_oauth2_password_flow(tmp_path: Path) -> None:
+    project = generate(tmp_path / "catalogue", "fastapi", "auth=accounts")
+    package = project / "catalogue"
+    dependencies = (package / "dependencies.py").read_text()
+    assert 'OAuth2PasswordBearer(tokenUrl="/api/token"' in dependencies
+    assert "CurrentUser = Annotated[User, Depends(get_current_user)]" in dependencies
+    assert "HTTPBearer" not in dependencies and "api_token" not in dependencies
+    login = (package / "routers" / "login.py").read_text()
+    assert "Annotated[OAuth2PasswordRequestForm, Depends()]" in login
+    security = (package / "security.py").read_text()
+    assert "algorithms=[ALGORITHM]" in security and 'ALGORITHM = "HS256"' in security
+    assert "PasswordHasher()" in security
+    # Users and sign-in failures: models, and a second revision after the items one.
+    models = (package / "models.py").read_text()
+    assert "class User(Base)" in models and "class SignInFailure(Base)" in models
+    revisions = sorted(p.name for p in (package / "migrations" / "versions").glob("*.py"))
+    assert revisions == ["0001_create_items.py", "0002_create_accounts.py"]
+    pyproject = (project / "pyproject.toml").read_text()
+    for dependency in ("pyjwt>=", "argon2-cffi>=", "python-multipart>=", "email-validator>="):
+        assert f'"{dependency}' in pyproject, dependency
+    config = (package / "config.py").read_text()
+    assert "secret_key: SecretStr" in config and "api_token" not in config
+    example = (project / ".env.example").read_text()
+    assert "\nAPP_SECRET_KEY=\n" in example and "APP_API_TOKEN" not in example
+    assert "\nAPP_SECRET_KEY=" in (project / ".env").read_text()
+
+
+def test_without_accounts_nothing_of_them_is_written(tmp_path: Path) -> None:
+    project = generate(tmp_path / "catalogue", "fastapi")
+    package = project / "catalogue"
+    for path in (
+        package / "security.py",
+        package / "mail.py",
+        package / "throttling.py",
+        package / "routers" / "users.py",
+        package / "routers" / "login.py",
+        package / "migrations" / "versions" / "0002_create_accounts.py",
+        project / "tests" / "test_users.py",
+        project / "tests" / "test_login.py",
+        project / "tests" / "test_mail.py",
+    ):
+        assert not path.exists(), path
+    pyproject = (project / "pyproject.toml").read_text()
+    assert "pyjwt" not in pyproject and "argon2" not in pyproject
+    assert "class User" not in (package / "models.py").read_text()
+
+
 def test_postgresql_projects_depend_on_psycopg_3(tmp_path: Path) -> None:
     project = generate(tmp_path / "catalogue", "fastapi", "database=postgresql")
     pyproject = (project / "pyproject.toml").read_text()
@@ -163,10 +231,19 @@ def test_without_a_database_there_is_no_data_layer(tmp_path: Path) -> None:
     assert "DATABASE_URL" not in (project / ".env.example").read_text()
 
 
-@pytest.mark.parametrize("database", ["none", "sqlite", "postgresql"])
-def test_every_setting_is_in_env_example_and_the_catalog(tmp_path: Path, database: str) -> None:
+@pytest.mark.parametrize(
+    ("database", "auth"),
+    [("none", "none"), ("sqlite", "none"), ("postgresql", "none"), ("sqlite", "accounts")],
+)
+def test_every_setting_is_in_env_example_and_the_catalog(
+    tmp_path: Path, database: str, auth: str
+) -> None:
     project = generate(
-        tmp_path / "catalogue", "fastapi", "project_name=Catalogue", f"database={database}"
+        tmp_path / "catalogue",
+        "fastapi",
+        "project_name=Catalogue",
+        f"database={database}",
+        f"auth={auth}",
     )
     variables = settings_variables(project / "catalogue" / "config.py")
     assert variables, "Settings has no fields"
