@@ -27,6 +27,11 @@ MIGRATIONS = (
     "shop/pages/migrations/0002_alter_page_slug.py",
     "shop/items/migrations/0001_initial.py",
 )
+# auth=accounts adds these: sign-in by email, and the table the sign-in limits count in.
+ACCOUNT_MIGRATIONS = (
+    "shop/users/migrations/0002_sign_in_by_email.py",
+    "shop/accounts/migrations/0001_initial.py",
+)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -51,18 +56,28 @@ def run(
     )
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(
+    scope="module",
+    params=[
+        ("sqlite", "none"),
+        ("postgresql", "none"),
+        ("sqlite", "accounts"),
+        ("postgresql", "accounts"),
+    ],
+    ids=lambda param: "-".join(param),
+)
 def django_project(
     request,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Path, Path, dict[str, str]]]:
-    """(project, its venv python, env to run it with), for each `database` answer."""
-    database = request.param
+    """(project, its venv python, env to run it with), for each `database` x `auth` answer."""
+    database, auth = request.param
     project = generate(
-        tmp_path_factory.mktemp(database) / "shop",
+        tmp_path_factory.mktemp(f"{database}-{auth}") / "shop",
         "django",
         "project_name=Shop",
         f"database={database}",
+        f"auth={auth}",
     )
     python = make_venv(project)
     if database == "sqlite":
@@ -193,16 +208,18 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
 
 @pytest.mark.slow
 def test_new_user_logs_in_to_the_admin_on_runserver(django_project) -> None:
-    """migrate, createsuperuser from env vars, runserver, then a real login POST with CSRF."""
+    """migrate, createsuperuser from env vars, runserver, then a real login POST with CSRF.
+    With accounts the email is the login, so createsuperuser asks for no username."""
     project, python, env = django_project
+    accounts = (project / "shop/accounts").is_dir()
+    login = "boss@example.com" if accounts else "boss"
     assert run(python, "manage.py", "migrate", "--noinput", cwd=project, env=env).returncode == 0
     result = run(
         python,
         "manage.py",
         "createsuperuser",
         "--noinput",
-        "--username",
-        "boss",
+        *([] if accounts else ["--username", "boss"]),
         "--email",
         "boss@example.com",
         cwd=project,
@@ -228,7 +245,7 @@ def test_new_user_logs_in_to_the_admin_on_runserver(django_project) -> None:
         form = urllib.parse.urlencode(
             {
                 "csrfmiddlewaretoken": token,
-                "username": "boss",
+                "username": login,
                 "password": "correct-horse-battery",
                 "next": "/admin/",
             }
@@ -246,6 +263,24 @@ def test_new_user_logs_in_to_the_admin_on_runserver(django_project) -> None:
             assert add_page.status == 200
             # The admin renders help texts as HTML: the slug's example survives it whole.
             assert b"about-us for /pages/about-us/" in add_page.read()
+        if accounts:  # a visitor signs up on the site's own page, CSRF token and all
+            with browser.open(f"{base}/accounts/signup") as page:
+                assert b">Sign up</button>" in page.read()
+            token = [c.value for c in cookies if c.name == "csrftoken"][-1]
+            form = urllib.parse.urlencode(
+                {
+                    "csrfmiddlewaretoken": token,
+                    "email": "new@example.com",
+                    "password1": "correct horse battery staple",
+                    "password2": "correct horse battery staple",
+                }
+            ).encode()
+            signup = urllib.request.Request(
+                f"{base}/accounts/signup", data=form, headers={"Referer": f"{base}/"}
+            )
+            with browser.open(signup) as home:  # follows the 302 to /
+                assert home.url == f"{base}/"
+                assert b"Signed in as new@example.com" in home.read()
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -282,16 +317,38 @@ def test_render_is_deterministic_including_migrations(tmp_path: Path) -> None:
     other = tree_snapshot(generate(tmp_path / "c" / "blog", "django", "project_name=Blog"))
     for migration in MIGRATIONS:
         assert other[migration.replace("shop/", "blog/", 1)] == first[migration]
+    assert not set(ACCOUNT_MIGRATIONS) & set(first)
 
 
+def test_accounts_add_two_migrations_that_name_no_package(tmp_path: Path) -> None:
+    """auth=accounts keeps auth=none's migrations and adds two after them, so a project that
+    switches only has to run migrate; like the others they import nothing from the package."""
+    plain = tree_snapshot(generate(tmp_path / "a" / "shop", "django", "project_name=Shop"))
+    shop = tree_snapshot(
+        generate(tmp_path / "b" / "shop", "django", "project_name=Shop", "auth=accounts")
+    )
+    blog = tree_snapshot(
+        generate(tmp_path / "c" / "blog", "django", "project_name=Blog", "auth=accounts")
+    )
+    for migration in MIGRATIONS:
+        assert shop[migration] == plain[migration]
+    for migration in ACCOUNT_MIGRATIONS:
+        text = shop[migration].decode()
+        assert "shop" not in text
+        assert blog[migration.replace("shop/", "blog/", 1)] == shop[migration]
+    assert '"users", "0001_initial"' in shop[ACCOUNT_MIGRATIONS[0]].decode()
+
+
+@pytest.mark.parametrize("auth", ["none", "accounts"])
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_settings_layout_env_and_dependencies(tmp_path: Path, database: str) -> None:
+def test_settings_layout_env_and_dependencies(tmp_path: Path, database: str, auth: str) -> None:
     project = generate(
         tmp_path / "shop",
         "django",
         "project_name=Shop",
         "domain=shop.example.org",
         f"database={database}",
+        f"auth={auth}",
     )
     assert os.access(project / "manage.py", os.X_OK)
     assert '"shop.settings.dev"' in (project / "manage.py").read_text()
@@ -305,19 +362,31 @@ def test_settings_layout_env_and_dependencies(tmp_path: Path, database: str) -> 
         if line and not line.startswith("#")
     )
     assert len(env["DJANGO_SECRET_KEY"]) == 64
-    assert len(env["DJANGO_API_TOKEN"]) >= 32
-    assert env["DJANGO_API_TOKEN"] != env["DJANGO_SECRET_KEY"]
+    if auth == "accounts":  # writes need an account's access token, signed with the secret key
+        assert "DJANGO_API_TOKEN" not in env
+        assert env["MAIL_FROM"] == "noreply@shop.example.org"
+        assert {"SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD"} <= set(env)
+    else:
+        assert len(env["DJANGO_API_TOKEN"]) >= 32
+        assert env["DJANGO_API_TOKEN"] != env["DJANGO_SECRET_KEY"]
+        assert "SMTP_HOST" not in env
     assert env["DJANGO_ALLOWED_HOSTS"] == "shop.example.org"
     assert env["DJANGO_CSRF_TRUSTED_ORIGINS"] == "https://shop.example.org"
     expected_url = "postgres:///shop" if database == "postgresql" else "sqlite:///db.sqlite3"
     assert env["DATABASE_URL"] == expected_url
     example = (project / ".env.example").read_text()
     assert "DJANGO_SECRET_KEY=\n" in example
-    assert "DJANGO_API_TOKEN=\n" in example
+    assert ("DJANGO_API_TOKEN=\n" in example) == (auth == "none")
     assert f"DATABASE_URL={expected_url}\n" in example
     pyproject = (project / "pyproject.toml").read_text()
     assert '"django>=5.2,<7"' in pyproject
     assert ("psycopg[binary]" in pyproject) == (database == "postgresql")
+    for dependency in ('"argon2-cffi>=23.1"', '"pyjwt>=2.8"'):
+        assert (dependency in pyproject) == (auth == "accounts")
+    assert (project / "shop/accounts").is_dir() == (auth == "accounts")
+    base = (project / "shop/settings/base.py").read_text()
+    assert ('"shop.accounts",' in base) == (auth == "accounts")
+    assert ("API_TOKEN" in base) == (auth == "none")
     assert 'DJANGO_SETTINGS_MODULE = "shop.settings.dev"' in pyproject
     # Runtime templates are Django's, copied verbatim.
     home = (project / "shop/pages/templates/pages/home.html").read_text()

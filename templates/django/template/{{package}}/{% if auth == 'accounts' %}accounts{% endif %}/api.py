@@ -7,10 +7,12 @@ hostile input is a 4xx. Clients authenticate with access tokens (tokens.py), nev
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model, password_validation
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, ValidationError
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from ..items.views import UNSTORABLE, BadBody, JsonView, json_error, json_object
 from . import limits
@@ -79,6 +81,7 @@ class UsersView(JsonView):
         return JsonResponse(account_json(user), status=201)
 
 
+@method_decorator(sensitive_post_parameters("password"), "post")
 class TokenView(JsonView):
     """OAuth2's password grant: form-encoded username (the email) and password."""
 
@@ -87,8 +90,8 @@ class TokenView(JsonView):
     def post(self, request: HttpRequest) -> HttpResponse:
         try:
             form = request.POST
-        except (RequestDataTooBig, TooManyFieldsSent):
-            return json_error(413, "the body is too large")
+        except SuspiciousOperation:  # past Django's limits on the body's size or fields
+            return json_error(413, "the body is too large or has too many fields")
         email, password = form.get("username", ""), form.get("password", "")
         if not email or not password:
             return json_error(400, "username and password are required")

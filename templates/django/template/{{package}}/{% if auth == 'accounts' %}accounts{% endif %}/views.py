@@ -9,11 +9,16 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
 from . import forms
 
 
+# As LoginView does: no cached copy of the form, and no passwords in error reports.
+@method_decorator([sensitive_post_parameters("password1", "password2"), never_cache], "dispatch")
 class SignUpView(FormView):
     """Creates the account, signs it in (a new session), and goes home."""
 
