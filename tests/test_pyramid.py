@@ -23,10 +23,13 @@ from tests.postgres import postgres_url
 PYRAMID = catalog.get("pyramid")
 LANGUAGES = next(q for q in PYRAMID.options if q.name == "template_language").choices
 DATABASES = next(q for q in PYRAMID.options if q.name == "database").choices
-# Every database on the default language, every language on the default database.
-INSTALLED = [("jinja2", database) for database in DATABASES] + [
-    (language, "sqlite") for language in LANGUAGES if language != "jinja2"
-]
+# Every database on the default language, every language on the default database, and
+# accounts (docs/accounts.md) on two of each.
+INSTALLED = (
+    [("jinja2", database, "none") for database in DATABASES]
+    + [(language, "sqlite", "none") for language in LANGUAGES if language != "jinja2"]
+    + [("mako", "sqlite", "accounts"), ("chameleon", "postgresql", "accounts")]
+)
 # The data layer's files, present exactly when there is a database ("shop" is the package).
 DATA_LAYER = (
     "shop/models/__init__.py",
@@ -41,6 +44,21 @@ DATA_LAYER = (
     "shop/views/items.py",
     "tests/test_items_api.py",
     "tests/test_database.py",
+)
+# The files only auth=accounts writes (with a database; "shop" is the package).
+ACCOUNTS = (
+    "shop/accounts/__init__.py",
+    "shop/accounts/limits.py",
+    "shop/accounts/mail.py",
+    "shop/accounts/passwords.py",
+    "shop/accounts/signin.py",
+    "shop/accounts/tokens.py",
+    "shop/alembic/versions/0002_create_accounts.py",
+    "shop/models/user.py",
+    "shop/views/accounts.py",
+    "shop/views/users.py",
+    "tests/test_accounts.py",
+    "tests/test_users_api.py",
 )
 # The layout, the home page and the 404 page, in each engine's own syntax and extension.
 PAGE_TEMPLATES = {
@@ -76,17 +94,22 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-@pytest.fixture(scope="module", params=INSTALLED, ids=[f"{lang}-{db}" for lang, db in INSTALLED])
+@pytest.fixture(
+    scope="module",
+    params=INSTALLED,
+    ids=[f"{lang}-{db}" + ("-accounts" if auth != "none" else "") for lang, db, auth in INSTALLED],
+)
 def installed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Path, Path, dict[str, str]]]:
     """(language, project, venv python, env): one bake per row of INSTALLED, installed with
     uv and migrated with the catalog's command, as a deploy would."""
-    language, database = request.param
+    language, database, auth = request.param
     project = bake(
-        tmp_path_factory.mktemp(f"pyramid-{language}-{database}") / "website",
+        tmp_path_factory.mktemp(f"pyramid-{language}-{database}-{auth}") / "website",
         language,
         f"database={database}",
+        f"auth={auth}",
         *AWKWARD_ANSWERS[language],
     )
     python = make_venv(project)
@@ -315,3 +338,57 @@ def test_the_data_layer_uses_the_starters_idioms(tmp_path: Path) -> None:
     conftest = (project / "tests" / "conftest.py").read_text()
     assert "manager.doom()" in conftest and '"tm.manager": tm' in conftest
     assert "outer = connection.begin()" in conftest
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_auth_answer_adds_accounts_in_pyramids_idiom(language: str, tmp_path: Path) -> None:
+    project = bake(tmp_path / "shop", language, "database=sqlite", "auth=accounts")
+    files = tree_snapshot(project)
+    for path in ACCOUNTS:
+        assert path in files, path
+    extension = {"jinja2": "jinja2", "chameleon": "pt", "mako": "mako"}[language]
+    assert f"shop/templates/account.{extension}" in files
+    pyproject = tomllib.loads(files["pyproject.toml"].decode())
+    names = {d.split(">")[0] for d in pyproject["project"]["dependencies"]}
+    assert {"argon2-cffi", "pyjwt", "pyramid_mailer", "repoze.sendmail"} <= names
+    security = files["shop/security.py"].decode()
+    for idiom in ("SessionAuthenticationHelper()", "ACLHelper()", "__acl__", "RequestLocalCache"):
+        assert idiom in security, idiom
+    init = files["shop/__init__.py"].decode()
+    assert "config.set_root_factory(Root)" in init and "PYRAMID_API_TOKEN" not in init
+    assert "config.set_default_csrf_options(require_csrf=True)" in init
+    pages = files["shop/views/accounts.py"].decode()
+    assert "request.session.invalidate()" in pages and "remember(request" in pages
+    api = files["shop/views/users.py"].decode()
+    assert 'permission="account"' in api and "require_csrf=False" in api
+    assert 'permission="write"' in files["shop/views/items.py"].decode()
+    routes = files["shop/routes.py"].decode()
+    for path in ("/accounts/signup", "/accounts/login", "/accounts/logout", "/api/token"):
+        assert f'"{path}"' in routes, path
+    layout = files[f"shop/templates/layout.{extension}"].decode()
+    assert "Signed in as" in layout and "Sign out</button>" in layout
+    assert "pyramid.includes = pyramid_mailer.testing" in files["testing.ini"].decode()
+    env_example = files[".env.example"].decode()
+    assert "\nSMTP_HOST=" in env_example and "PYRAMID_API_TOKEN" not in env_example
+    for path, content in files.items():
+        if path.endswith(".py"):
+            text = content.decode()
+            assert "{{" not in text and "{%" not in text, path
+            compile(text, path, "exec")
+
+
+def test_without_accounts_none_of_their_files_exist(tmp_path: Path) -> None:
+    files = tree_snapshot(bake(tmp_path / "shop", "jinja2", "database=sqlite"))
+    for path in ACCOUNTS:
+        assert path not in files, path
+    assert not any(path.startswith("shop/templates/account.") for path in files)
+    assert "argon2" not in files["pyproject.toml"].decode()
+
+
+def test_accounts_need_a_database(tmp_path: Path) -> None:
+    dest = tmp_path / "shop"
+    args = ["new", str(dest), "--framework", "pyramid", "--defaults"]
+    result = run_cli(*args, "--data", "database=none", "--data", "auth=accounts")
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
+    assert not dest.exists()
