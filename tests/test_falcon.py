@@ -1,5 +1,5 @@
 """The Falcon layer: one template, two interfaces (WSGI and ASGI), each with every `database`
-answer, generated and exercised."""
+and `auth` answer, generated and exercised."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ from tests.postgres import postgres_url
 INTERFACES = ("wsgi", "asgi")
 DATABASES = ("none", "sqlite", "postgresql")
 COMBINATIONS = [(i, d) for i in INTERFACES for d in DATABASES]
+# (interface, database, auth) of every project the slow tests build; accounts need a database.
+PROJECTS = [(i, d, "none") for i, d in COMBINATIONS] + [
+    (i, d, "accounts") for i in INTERFACES for d in DATABASES if d != "none"
+]
 DATA_LAYER = (
     "alembic.ini",
     "inventory/db.py",
@@ -32,6 +36,18 @@ DATA_LAYER = (
     "inventory/migrations/versions/20260101_5c2b8a3e9d41_create_items.py",
     "tests/test_items.py",
     "tests/test_migrations.py",
+)
+ACCOUNTS = (
+    "inventory/accounts.py",
+    "inventory/limits.py",
+    "inventory/mail.py",
+    "inventory/passwords.py",
+    "inventory/tokens.py",
+    "inventory/migrations/versions/20260201_2c81b405a866_create_users.py",
+    "tests/test_accounts.py",
+    "tests/test_access_tokens.py",
+    "tests/test_mail.py",
+    "tests/test_sign_in_limits.py",
 )
 
 
@@ -51,17 +67,18 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-@pytest.fixture(scope="module", params=COMBINATIONS, ids=["-".join(c) for c in COMBINATIONS])
+@pytest.fixture(scope="module", params=PROJECTS, ids=["-".join(p) for p in PROJECTS])
 def falcon_project(
     request, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str, Path, Path, dict[str, str]]]:
     """(interface, database, project, its venv python, env), migrated as a deploy would."""
-    interface, database = request.param
+    interface, database, auth = request.param
     project = generate(
-        tmp_path_factory.mktemp(f"falcon-{interface}-{database}") / "inventory",
+        tmp_path_factory.mktemp(f"falcon-{interface}-{database}-{auth}") / "inventory",
         "falcon",
         f"interface={interface}",
         f"database={database}",
+        f"auth={auth}",
         "project_name=Inventory",
     )
     python = make_venv(project)
@@ -97,6 +114,39 @@ def test_every_variable_the_app_reads_is_in_env_example(tmp_path: Path) -> None:
     assert len(token.partition("=")[2]) == 64  # a fresh secret, only in the untracked .env
 
 
+def test_with_accounts_the_app_reads_the_secret_and_mail_settings(tmp_path: Path) -> None:
+    project = generate(tmp_path / "inventory", "falcon", "project_name=Inventory", "auth=accounts")
+    example = (project / ".env.example").read_text()
+    config = (project / "inventory" / "config.py").read_text()
+    names = ("APP_SECRET_KEY", "SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD")
+    for name in (*names, "MAIL_FROM", "DATABASE_URL"):
+        assert name in config, name
+        assert f"\n{name}=" in example, name
+    # Writes need an account's access token: there is no shared token to read or to set.
+    assert "APP_API_TOKEN" not in config + example + (project / ".env").read_text()
+    env = dict(
+        line.split("=", 1) for line in (project / ".env").read_text().splitlines() if "=" in line
+    )
+    assert len(env["APP_SECRET_KEY"]) == 64
+
+
+def test_accounts_without_a_database_are_refused(tmp_path: Path) -> None:
+    result = run_cli(
+        "new",
+        str(tmp_path / "inventory"),
+        "--framework",
+        "falcon",
+        "--defaults",
+        "--data",
+        "auth=accounts",
+        "--data",
+        "database=none",
+    )
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "auth" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("bad", ["tornado", "ASGI ", "wsgi,asgi", ""])
 def test_a_bad_interface_is_refused_and_nothing_is_written(tmp_path: Path, bad: str) -> None:
     before = sorted(tmp_path.iterdir())
@@ -114,11 +164,15 @@ def test_a_bad_interface_is_refused_and_nothing_is_written(tmp_path: Path, bad: 
     assert sorted(tmp_path.iterdir()) == before
 
 
-@pytest.mark.parametrize("database", DATABASES)
-def test_one_template_serves_both_interfaces(tmp_path: Path, database: str) -> None:
+@pytest.mark.parametrize(
+    ("database", "auth"), [(d, "none") for d in DATABASES] + [("sqlite", "accounts")]
+)
+def test_one_template_serves_both_interfaces(tmp_path: Path, database: str, auth: str) -> None:
     wsgi, asgi = tmp_path / "wsgi", tmp_path / "asgi"
     for dest in (wsgi, asgi):
-        data = falcon_data(interface=dest.name, database=database, project_name="Inventory")
+        data = falcon_data(
+            interface=dest.name, database=database, auth=auth, project_name="Inventory"
+        )
         render_layer(TEMPLATES / "falcon", data, dest)
     wsgi_files, asgi_files = tree_snapshot(wsgi), tree_snapshot(asgi)
     # The Falcon layer alone: ASGI adds one native async test, the file list is otherwise the same.
@@ -130,7 +184,7 @@ def test_one_template_serves_both_interfaces(tmp_path: Path, database: str) -> N
     # The whole difference: `async`/`await` keywords, falcon.asgi in place of falcon, and
     # SQLAlchemy's asyncio names; only the modules that make engines and sessions differ more.
     for path, content in wsgi_files.items():
-        if path.endswith(".py") and path not in ENGINE_MODULES:
+        if path.endswith(".py") and path not in ENGINE_MODULES | THREAD_MODULES:
             assert b"async " not in content, path
             assert as_wsgi(asgi_files[path].decode()) == content.decode(), path
     if database != "none":
@@ -140,6 +194,8 @@ def test_one_template_serves_both_interfaces(tmp_path: Path, database: str) -> N
 
 
 ENGINE_MODULES = {"inventory/db.py", "inventory/migrations/env.py", "tests/conftest.py"}
+# With accounts, ASGI runs Argon2 and smtplib in a thread (asyncio.to_thread): these differ more.
+THREAD_MODULES = {"inventory/passwords.py", "inventory/mail.py", "tests/test_mail.py"}
 
 
 def as_wsgi(source: str) -> str:
@@ -154,15 +210,17 @@ def as_wsgi(source: str) -> str:
     return source
 
 
-@pytest.mark.parametrize(("interface", "database"), COMBINATIONS)
+@pytest.mark.parametrize(("interface", "database", "auth"), PROJECTS)
 def test_the_database_answer_picks_the_data_layer_and_its_drivers(
-    tmp_path: Path, interface: str, database: str
+    tmp_path: Path, interface: str, database: str, auth: str
 ) -> None:
-    data = falcon_data(interface=interface, database=database, project_name="Inventory")
+    data = falcon_data(interface=interface, database=database, auth=auth, project_name="Inventory")
     render_layer(TEMPLATES / "falcon", data, tmp_path)
     files = tree_snapshot(tmp_path)
     for path in DATA_LAYER:
         assert (path in files) == (database != "none"), path
+    for path in ACCOUNTS:
+        assert (path in files) == (auth == "accounts"), path
     dependencies = tomllib.loads(files["pyproject.toml"].decode())["project"]["dependencies"]
     names = {d.split(">")[0] for d in dependencies}
     expected = {"falcon", "gunicorn"}
@@ -172,9 +230,12 @@ def test_the_database_answer_picks_the_data_layer_and_its_drivers(
         expected.add("aiosqlite")
     if database == "postgresql":
         expected.add("psycopg[binary]")
+    if auth == "accounts":
+        expected |= {"argon2-cffi", "pyjwt"}
     assert names == expected
     app = files["inventory/app.py"].decode()
     assert ('"/api/items"' in app) == (database != "none")
+    assert ('"/api/token"' in app) == (auth == "accounts")
     assert data["migrate_commands"] == ([] if database == "none" else ["alembic upgrade head"])
 
 
@@ -212,7 +273,7 @@ def test_generated_project_builds_the_right_app_class(falcon_project) -> None:
         "import falcon, falcon.asgi; from inventory.app import create_app; app = create_app(); "
         "print(type(app).__module__ + '.' + type(app).__name__)"
     )
-    minimal = {"APP_API_TOKEN": "x", "PATH": "/usr/bin:/bin"}
+    minimal = {"APP_API_TOKEN": "x", "APP_SECRET_KEY": "k" * 64, "PATH": "/usr/bin:/bin"}
     if "DATABASE_URL" in env:
         minimal["DATABASE_URL"] = env["DATABASE_URL"]
     result = subprocess.run(
