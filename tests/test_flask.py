@@ -211,9 +211,10 @@ def test_accounts_idioms_are_present(tmp_path: Path) -> None:
     assert "class User(UserMixin, db.Model)" in (project / "shop/models.py").read_text()
     assert "check_needs_rehash" in (project / "shop/passwords.py").read_text()
     assert "URLSafeTimedSerializer" in (project / "shop/accounts.py").read_text()
-    assert 'down_revision = "0001"' in (
-        project / "migrations/versions/0002_create_accounts.py"
-    ).read_text()
+    assert (
+        'down_revision = "0001"'
+        in (project / "migrations/versions/0002_create_accounts.py").read_text()
+    )
     pyproject = (project / "pyproject.toml").read_text()
     for dependency in ("flask-login", "flask-wtf", "argon2-cffi>=23.1", "pyjwt>=2.8"):
         assert dependency in pyproject, dependency
