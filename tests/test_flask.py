@@ -204,7 +204,7 @@ def test_accounts_idioms_are_present(tmp_path: Path) -> None:
     assert "login_manager.init_app(app)" in init
     assert "csrf.init_app(app)" in init
     assert "csrf.exempt(api)" in init
-    assert "REMEMBER_COOKIE_SECURE=True" in init
+    assert "REMEMBER_COOKIE_SECURE=not app.debug" in init
     extensions = (project / "shop/extensions.py").read_text()
     assert "login_manager = LoginManager()" in extensions
     assert "csrf = CSRFProtect()" in extensions
