@@ -97,7 +97,10 @@ class Site:
             body = body.encode("utf-8", "surrogatepass")
         connection = UnixConnection(self.socket)
         try:
-            connection.request(method, path, body=body, headers=headers)
+            try:
+                connection.request(method, path, body=body, headers=headers)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # answered (413, say) and closed before reading all of a large body
             response = connection.getresponse()
             answer = {k.lower(): v for k, v in response.getheaders()}
             return response.status, answer, response.read()
