@@ -350,9 +350,8 @@ def check_the_pages_refuse_a_post_without_csrf(site: Site) -> None:
             "Origin": "https://example.com",
             "Referer": f"https://example.com{path}",
         }
-        status, answer, _ = site.request("POST", path, form, headers)
+        status, _, _ = site.request("POST", path, form, headers)
         assert status in (400, 403), (path, status)
-        assert "set-cookie" not in answer or "session" not in answer["set-cookie"].lower()
 
 
 # The browser's side, run alone in a network namespace: nginx on 443 with the project's site in
