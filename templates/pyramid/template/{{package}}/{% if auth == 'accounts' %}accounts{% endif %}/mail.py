@@ -3,6 +3,7 @@ each mail to the log instead. Tests include pyramid_mailer.testing (testing.ini)
 
 import logging
 import os
+from typing import Self
 
 from pyramid.config import Configurator
 from pyramid.request import Request
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 class LogMailer:
     """pyramid_mailer's interface, writing each mail to the log."""
 
-    def bind(self, **kw: object) -> "LogMailer":
+    def bind(self, **kw: object) -> Self:
         return self
 
     def send(self, message: Message) -> None:

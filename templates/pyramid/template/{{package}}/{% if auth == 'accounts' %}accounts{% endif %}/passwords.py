@@ -16,6 +16,8 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 # argon2-cffi's defaults: Argon2id with the parameters RFC 9106 recommends.
 hasher = PasswordHasher()
+# What verifying a password that is not the account's raises.
+NOT_THE_PASSWORD = (VerificationError, InvalidHashError, UnicodeEncodeError)
 
 
 def normalize_email(value: object) -> str | None:
@@ -53,7 +55,7 @@ def check_password(user: User | None, password: str) -> bool:
     old. An unknown account costs the same time, so timing does not tell which emails exist."""
     try:
         hasher.verify(user.password_hash if user else dummy_hash(), password)
-    except (VerificationError, InvalidHashError, UnicodeEncodeError):
+    except NOT_THE_PASSWORD:
         return False
     if user is None:
         return False
