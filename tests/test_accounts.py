@@ -97,10 +97,9 @@ class Site:
             body = body.encode("utf-8", "surrogatepass")
         connection = UnixConnection(self.socket)
         try:
-            try:
+            # A server may answer (413, say) and close before reading all of a large body.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 connection.request(method, path, body=body, headers=headers)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # answered (413, say) and closed before reading all of a large body
             response = connection.getresponse()
             answer = {k.lower(): v for k, v in response.getheaders()}
             return response.status, answer, response.read()
