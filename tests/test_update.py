@@ -5,6 +5,7 @@ Template changes are simulated on a copy of templates/ that SCAFFOLD_TEMPLATES p
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import tempfile
@@ -20,6 +21,7 @@ from scaffold.errors import BadInput
 from scaffold.migrations import Migration, drop, migrate_answers, pending, rename, version_key
 from scaffold.new import create_project
 from scaffold.project import RECORD_FILE
+from scaffold.questions import compatible
 from scaffold.repository import TEMPLATE_BRANCH, init_repository
 from scaffold.update import changed_answers, commit_message, update_project
 from tests.helpers import (
@@ -187,11 +189,14 @@ def test_template_adds_deletes_and_renames_files(
 
 
 def _other_choices(framework: str) -> list[str]:
-    return [
-        f"{q.name}={next(c for c in q.choices if c != q.default)}"
-        for q in catalog.get(framework).options
-        if q.type == "choice"
-    ]
+    """A non-default value for every choice option, together compatible (auth=accounts
+    cannot go with database=none)."""
+    options = [q for q in catalog.get(framework).options if q.type == "choice"]
+    for values in itertools.product(*([c for c in q.choices if c != q.default] for q in options)):
+        chosen = dict(zip((q.name for q in options), values, strict=True))
+        if compatible(options, chosen):
+            return [f"{name}={value}" for name, value in chosen.items()]
+    raise AssertionError(f"{framework} has no compatible set of non-default choices")
 
 
 # 5
