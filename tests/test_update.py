@@ -16,7 +16,6 @@ import yaml
 
 import scaffold
 from scaffold import catalog, repository
-from scaffold import update as update_module
 from scaffold.errors import BadInput
 from scaffold.migrations import Migration, drop, migrate_answers, pending, rename, version_key
 from scaffold.new import create_project
@@ -24,6 +23,7 @@ from scaffold.project import RECORD_FILE
 from scaffold.questions import compatible
 from scaffold.repository import TEMPLATE_BRANCH, init_repository
 from scaffold.update import changed_answers, commit_message, update_project
+from scaffold.update import flow as update_module
 from tests.helpers import (
     available_frameworks,
     commit,
@@ -143,7 +143,8 @@ def test_overlapping_edits_conflict_and_merge_abort_restores_the_user_state(
     result = update(project)
 
     assert result.exit_code == 3, result.output
-    assert "conflict .editorconfig" in result.output and "git merge --abort" in result.output
+    assert "CONFLICT (content): Merge conflict in .editorconfig" in result.output
+    assert "markers in .editorconfig" in result.output and "git merge --abort" in result.output
     text = (project / ".editorconfig").read_text()
     assert "<<<<<<<" in text and "indent_size = 8" in text and ">>>>>>>" in text
     git(project, "merge", "--abort")
@@ -152,10 +153,13 @@ def test_overlapping_edits_conflict_and_merge_abort_restores_the_user_state(
     assert {k: v for k, v in after.items() if k != "refs"} == {
         k: v for k, v in before.items() if k != "refs"
     }
-    strip = lambda refs: [r for r in str(refs).splitlines() if not r.startswith(template_ref)]  # noqa: E731
+    ours = (template_ref, "refs/scaffold/")
+    strip = lambda refs: [r for r in str(refs).splitlines() if not r.startswith(ours)]  # noqa: E731
     assert strip(after["refs"]) == strip(before["refs"])
-    # The template branch keeps the update, so running again offers the same merge.
-    assert update(project).exit_code == 3
+    # The next update puts the template branch back over the backed-out merge and offers
+    # the same merge again.
+    again = update(project)
+    assert again.exit_code == 3 and "was backed out" in again.output, again.output
 
 
 # 4
@@ -448,40 +452,82 @@ def test_report_helpers() -> None:
     )
 
 
-def test_a_new_database_answer_says_which_env_lines_to_change(tmp_path: Path) -> None:
-    """.env is untracked and never touched; the report names each line the answers changed."""
+def env_values(project: Path) -> dict[str, str]:
+    lines = (project / ".env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+
+
+def test_env_follows_the_database_answer_and_never_touches_a_secret(tmp_path: Path) -> None:
+    """Issue 19: values the answers make move with them, new variables are added (a new
+    secret generated), a value the user set stays, and a variable no longer read is named."""
     project = generate(tmp_path / "shopenv", "flask", "database=none")
-    env_before = (project / ".env").read_bytes()
-    assert b"DATABASE_URL" not in env_before
+    before = env_values(project)
+    assert "DATABASE_URL" not in before
     result = run_cli("update", str(project), "--data", "database=postgresql")
     assert result.exit_code == 0, result.output
-    assert "  .env: add DATABASE_URL=postgres:///shopenv\n" in result.output
-    assert "  .env: add FLASK_API_TOKEN=<a new secret>" in result.output
-    assert (project / ".env").read_bytes() == env_before
+    assert "  .env: added DATABASE_URL=postgres:///shopenv\n" in result.output
+    assert "  .env: added FLASK_API_TOKEN\n" in result.output  # a secret is never printed
+    after = env_values(project)
+    token = after.pop("FLASK_API_TOKEN")
+    assert len(token) >= 43 and token not in result.output
+    assert after == {**before, "DATABASE_URL": "postgres:///shopenv"}
+    assert oct((project / ".env").stat().st_mode & 0o777) == "0o600"
+
     result = run_cli("update", str(project), "--data", "database=sqlite", "--json")
-    changes = json.loads(result.output)["env_changes"]
-    assert changes == [
+    edits = json.loads(result.output)["env_edits"]
+    assert edits == [
         {
             "name": "DATABASE_URL",
-            "old": "postgres:///shopenv",
-            "new": "sqlite:///db.sqlite3",
-            "secret": False,
+            "action": "set",
+            "value": "sqlite:///db.sqlite3",
+            "was": "postgres:///shopenv",
         }
-    ]  # the token stays: a secret is never replaced
+    ]
+    assert env_values(project)["FLASK_API_TOKEN"] == token  # the secret stays
+
+    edit(project / ".env", lambda t: t.replace("sqlite:///db.sqlite3", "sqlite:///mine.db"))
+    result = run_cli("update", str(project), "--data", "database=postgresql")
+    assert "kept your DATABASE_URL=sqlite:///mine.db" in result.output
+    assert env_values(project)["DATABASE_URL"] == "sqlite:///mine.db"
+
     result = run_cli("update", str(project), "--data", "database=none")
-    assert "  .env: remove DATABASE_URL (no longer read)" in result.output
-    assert "  .env: remove FLASK_API_TOKEN (no longer read)" in result.output
+    assert "  .env: DATABASE_URL is no longer read" in result.output
+    assert "  .env: FLASK_API_TOKEN is no longer read" in result.output
+    assert env_values(project)["FLASK_API_TOKEN"] == token
 
 
-def test_turning_accounts_on_names_the_mail_settings_and_drops_the_shared_token(
-    tmp_path: Path,
+def test_env_follows_a_package_rename_but_not_a_dry_run_or_a_stopped_merge(
+    tmp_path: Path, templates: Path
 ) -> None:
+    project = generate(tmp_path / "shop", "flask")
+    env_before = (project / ".env").read_bytes()
+    for preview in ("--dry-run", "--check"):
+        result = run_cli("update", str(project), "--data", "package=store", preview)
+        assert "  .env: set GUNICORN_BIND=unix:/run/store/gunicorn.sock" in result.output
+        assert (project / ".env").read_bytes() == env_before, preview
+    edit(project / ".editorconfig", lambda t: t.replace("indent_size = 4", "indent_size = 2"))
+    commit(project)
+    edit(base_file(templates, ".editorconfig"), lambda t: t.replace("size = 4", "size = 8"))
+    result = run_cli("update", str(project), "--data", "package=store")
+    assert result.exit_code == 3, result.output
+    assert "Your .env was not changed" in result.output
+    assert (project / ".env").read_bytes() == env_before
+    git(project, "merge", "--abort")
+    edit(base_file(templates, ".editorconfig"), lambda t: t.replace("size = 8", "size = 4"))
+    result = run_cli("update", str(project), "--data", "package=store")
+    assert result.exit_code == 0, result.output
+    assert env_values(project)["GUNICORN_BIND"] == "unix:/run/store/gunicorn.sock"
+
+
+def test_turning_accounts_on_adds_a_secret_and_the_mail_settings(tmp_path: Path) -> None:
     project = generate(tmp_path / "shopauth", "fastapi")
     result = run_cli("update", str(project), "--data", "auth=accounts")
     assert result.exit_code == 0, result.output
-    assert "  .env: add APP_SECRET_KEY=<a new secret>" in result.output
-    assert "  .env: add MAIL_FROM=noreply@example.com\n" in result.output
-    assert "  .env: remove APP_API_TOKEN (no longer read)" in result.output
+    assert "  .env: added APP_SECRET_KEY\n" in result.output
+    assert "  .env: added MAIL_FROM=noreply@example.com\n" in result.output
+    assert "  .env: APP_API_TOKEN is no longer read" in result.output
+    values = env_values(project)
+    assert len(values["APP_SECRET_KEY"]) >= 32 and values["SMTP_PORT"] == "587"
 
 
 def test_projects_from_before_the_database_answer_keep_none() -> None:

@@ -193,7 +193,7 @@ def new(
 
 
 @main.command()
-@click.argument("project", default=".", type=click.Path(path_type=Path))
+@click.argument("projects", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--data",
     "-d",
@@ -205,25 +205,53 @@ def new(
 @click.option(
     "--dry-run", is_flag=True, help="Print the diff that would be merged; change nothing."
 )
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Say whether an update is available, which files it changes and which would "
+    "conflict; change nothing. Exit 4 when one is available.",
+)
+@click.option(
+    "--overwrite-ignored",
+    is_flag=True,
+    help="Let the template's new files replace ignored, untracked files at the same paths.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.pass_context
 def update(
-    ctx: click.Context, project: Path, data: tuple[str, ...], dry_run: bool, as_json: bool
+    ctx: click.Context,
+    projects: tuple[Path, ...],
+    data: tuple[str, ...],
+    dry_run: bool,
+    check: bool,
+    overwrite_ignored: bool,
+    as_json: bool,
 ) -> None:
-    """Merge template improvements (and changed answers) into PROJECT (default: .)."""
+    """Merge template improvements (and changed answers) into each PROJECT (default: .)."""
     import json
 
-    from scaffold.errors import EXIT_CONFLICTS
     from scaffold.questions import parse_data_pairs
-    from scaffold.update import report_lines, update_project
+    from scaffold.update.batch import update_many, worst
+    from scaffold.update.report import report_lines, summary_lines
 
-    result = update_project(project, parse_data_pairs(data), dry_run=dry_run)
+    if dry_run and check:
+        raise_usage("--dry-run and --check do not go together", "pick one")
+    paths = projects or (Path("."),)
+    outcomes = []
+    for outcome in update_many(paths, parse_data_pairs(data), dry_run, check, overwrite_ignored):
+        outcomes.append(outcome)
+        if outcome.error is not None and len(paths) == 1:
+            raise outcome.error
+        if outcome.error is not None:
+            click.echo(f"scaffold: error: {outcome.error}", err=True)
+        elif not as_json:
+            click.echo("\n".join(report_lines(outcome.result)))  # type: ignore[arg-type]
     if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2))
-    else:
-        click.echo("\n".join(report_lines(result)))
-    if result.conflicts:
-        ctx.exit(EXIT_CONFLICTS)
+        bodies = [outcome.as_dict() for outcome in outcomes]
+        click.echo(json.dumps(bodies[0] if len(paths) == 1 else bodies, indent=2))
+    elif len(paths) > 1:
+        click.echo("\n".join(["", *summary_lines(outcomes)]))
+    ctx.exit(worst(outcome.exit_code for outcome in outcomes))
 
 
 @main.command()

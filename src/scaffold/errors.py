@@ -9,6 +9,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_CONFLICTS = 3
+EXIT_UPDATE_AVAILABLE = 4  # `update --check`: an update is there to merge
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM, as a shell reports a death by SIGINT (128 + 2)
 
 

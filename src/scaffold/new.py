@@ -15,7 +15,7 @@ from scaffold import __version__, catalog
 from scaffold.errors import BadInput, OperationFailed, SystemRefused
 from scaffold.project import render_env_file
 from scaffold.questions import Answers, Question, resolve_answers
-from scaffold.render import render_project
+from scaffold.render import render_project, templates_source
 from scaffold.repository import (
     GIT_TIMEOUT,
     NO_HOOKS,
@@ -249,7 +249,10 @@ def _write_project(
     repository = None
     try:
         if use_git:
-            message = f"Render {framework.title} project with scaffold {__version__}"
+            message = (
+                f"Render {framework.title} project with scaffold {__version__}\n\n"
+                f"Scaffold-Templates: {templates_source()}"
+            )
             repository = init_repository(staging, answers, message, git_templates)
         stage = repository.stage if repository is not None else None
         rendered = render_project(staging, framework, answers, written_file=stage)

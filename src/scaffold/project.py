@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from scaffold import catalog
 from scaffold.errors import BadInput
 from scaffold.questions import resolve_answers
-from scaffold.repository import TEMPLATE_BRANCH, TEMPLATE_REF, git, git_out
+from scaffold.repository import TEMPLATE_BRANCH, TEMPLATE_REF, git, git_out, shown
 
 if TYPE_CHECKING:  # migrations are imported where used: `new` needs none of them
     from scaffold.migrations import Migration
@@ -31,7 +31,7 @@ IN_PROGRESS = {
 }
 
 
-def _not_yaml(path: Path, error: Exception) -> BadInput:
+def _not_yaml(path: Path | str, error: Exception) -> BadInput:
     return BadInput(
         f"{path} is not valid YAML ({type(error).__name__})",
         f"restore it with `git checkout -- {RECORD_FILE}`",
@@ -73,6 +73,11 @@ class Record:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as error:
             raise _not_yaml(path, error) from error
+        return cls.from_text(text, path)
+
+    @classmethod
+    def from_text(cls, text: str, path: Path | str) -> Record:
+        """The record in text (read from path, for the messages); BadInput when malformed."""
         # What to_yaml wrote needs no yaml to read back; hand edits, comments or quoting do.
         plain = text.startswith(RECORD_HEADER)
         body = simple_yaml_load(text.removeprefix(RECORD_HEADER)) if plain else None
@@ -208,7 +213,7 @@ def simple_yaml_load(text: str) -> dict[str, Any] | None:
 _URL_SAFE = str.maketrans("+/", "-_")
 
 
-def _token() -> str:
+def new_secret() -> str:
     """secrets.token_urlsafe(48) without importing secrets (and, through hmac, OpenSSL) or
     base64: 48 bytes from os.urandom in URL-safe base64 (64 characters, no padding)."""
     encoded = binascii.b2a_base64(os.urandom(48), newline=False).decode("ascii")
@@ -219,7 +224,7 @@ def render_env_file(env_vars: list[dict[str, Any]]) -> str:
     """The untracked .env: every variable from .env.example, with secrets generated."""
     lines = ["# Local settings and secrets. Never commit this file.\n"]
     for var in env_vars:
-        value = _token() if var["secret"] else var["example"]
+        value = new_secret() if var["secret"] else var["example"]
         lines.append(f"# {var['help']}\n{var['name']}={value}\n")
     return "".join(lines)
 
@@ -325,7 +330,7 @@ def inspect_project(project: Path, command: str = "update") -> ProjectState:
     if dirty:
         more = f" and {len(dirty) - 1} more" if len(dirty) > 1 else ""
         raise BadInput(
-            f"{path} has uncommitted changes ({dirty[0]}{more})",
+            f"{path} has uncommitted changes ({shown(dirty[0])}{more})",
             f"commit or stash them, then rerun scaffold {command}",
         )
     record = Record.read(path)

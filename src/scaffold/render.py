@@ -42,6 +42,32 @@ def templates_root() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "templates"
 
 
+def templates_source() -> str:
+    """Where renders come from, for the template branch's commits: the installed scaffold, or
+    the SCAFFOLD_TEMPLATES folder with a hash of its contents (a template author's edits)."""
+    if not os.environ.get("SCAFFOLD_TEMPLATES"):
+        return f"scaffold {__version__}"
+    root = templates_root().resolve()
+    return f"{root} sha256:{_contents_hash(root)}"
+
+
+@cache
+def _contents_hash(root: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(f"{path.relative_to(root).as_posix()}\0".encode(errors="surrogateescape"))
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def source_origin(source: str) -> str:
+    """The place a templates_source() names, without the hash of what it held then."""
+    return source.split(" sha256:")[0]
+
+
 def layer_names(framework: str) -> tuple[str, ...]:
     return ("base", framework, "deploy")
 

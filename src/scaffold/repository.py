@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterable, Mapping
+from itertools import takewhile
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,10 @@ def git(
                 env=full_env,
                 input=stdin,
                 capture_output=True,
-                text=True,
+                # Paths are bytes to git: a name that is not UTF-8 round-trips as surrogates
+                # (os.fsencode gives the bytes back); `shown` makes it printable.
+                encoding="utf-8",
+                errors="surrogateescape",
                 timeout=GIT_TIMEOUT,
                 check=False,
                 start_new_session=True,
@@ -90,10 +94,27 @@ def _verb(args: tuple[str, ...]) -> str:
 
 def git_reason(result: subprocess.CompletedProcess[str]) -> str:
     """git's own words for a failure: its first `error:`/`fatal:` line (the cause; later ones
-    are consequences), else its last line."""
-    lines = [line.strip() for line in (result.stderr or result.stdout).splitlines() if line.strip()]
-    told = [line for line in lines if line.startswith(("fatal:", "error:"))]
-    return told[0] if told else (lines or [f"exit code {result.returncode}"])[-1]
+    are consequences), with the paths git lists under it, else its last line."""
+    raw = (result.stderr or result.stdout).splitlines()
+    for number, line in enumerate(raw):
+        if line.strip().startswith(("fatal:", "error:")):
+            named = [item.strip() for item in takewhile(_listed, raw[number + 1 :])]
+            reason = line.strip()
+            if named and reason.endswith(":"):
+                reason = f"{reason} {', '.join(named)}"
+            return shown(reason)
+    lines = [line.strip() for line in raw if line.strip()]
+    return shown((lines or [f"exit code {result.returncode}"])[-1])
+
+
+def _listed(line: str) -> bool:
+    """A path git lists under an error, indented by a tab."""
+    return line.startswith("\t")
+
+
+def shown(name: str) -> str:
+    """A path (or text) git gave, printable: bytes that are not UTF-8 appear as \\xNN."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def git_out(cwd: Path, *args: str) -> str | None:

@@ -3,12 +3,13 @@
 The template branch holds the pristine render the project started from, so git has a real
 merge base: template changes and the user's edits meet in an ordinary 3-way merge, offline,
 without the template's history. Nothing on the user's branch moves until the final `git merge`.
+A dry run and a check stop before it: they write git objects, never a ref, the index or a file.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from scaffold.project import (
     installed_version,
     resolve_project_answers,
 )
-from scaffold.render import layer_names, render_project
+from scaffold.render import layer_names, render_project, source_origin, templates_source
 from scaffold.repository import (
     NO_HOOKS,
     TEMPLATE_BRANCH,
@@ -32,76 +33,26 @@ from scaffold.repository import (
     git_out,
     git_reason,
     identity_args,
+    shown,
     tree_of,
 )
-
-
-def require_template(state: ProjectState) -> tuple[str, str, str]:
-    """The template ref, its tip, and its merge base with the user's branch; or refuse."""
-    if state.template_ref is None or state.template_tip is None:
-        raise BadInput(
-            f"{state.path} has no {TEMPLATE_BRANCH} branch to update from",
-            f"fetch it (git fetch origin {TEMPLATE_BRANCH}:{TEMPLATE_BRANCH}) or "
-            "recreate it from the current answers with `scaffold adopt`",
-        )
-    base = git_out(state.path, "merge-base", state.template_tip, state.head)
-    if base is None:
-        raise BadInput(
-            f"{state.branch} shares no history with {TEMPLATE_BRANCH}",
-            f"delete {TEMPLATE_BRANCH} (git branch -D {TEMPLATE_BRANCH}) and run `scaffold adopt`",
-        )
-    return state.template_ref, state.template_tip, base
+from scaffold.update import conflicts, env_file
+from scaffold.update.history import (
+    SOURCE_TRAILER,
+    TemplateHistory,
+    check_record,
+    forget_old_tip,
+    put_back,
+    remember_old_tip,
+    template_history,
+)
+from scaffold.update.result import UpdateResult
 
 
 def changed_answers(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     """(key, old value, new value) for every answer that differs; None marks a missing one."""
     keys = list(new) + [key for key in old if key not in new]
     return [(key, old.get(key), new.get(key)) for key in keys if old.get(key) != new.get(key)]
-
-
-def _recorded_version(repo: Path, commit: str, fallback: str) -> str:
-    """The scaffold version in the record at commit (the template tip), else fallback."""
-    import yaml
-
-    text = git_out(repo, "show", f"{commit}:{RECORD_FILE}")
-    try:
-        body = yaml.safe_load(text or "")
-    except yaml.YAMLError:
-        return fallback
-    version = body.get("scaffold_version") if isinstance(body, dict) else None
-    return version if isinstance(version, str) else fallback
-
-
-@dataclass
-class UpdateResult:
-    status: str  # "up-to-date" | "merged" | "conflicts" | "dry-run"
-    project: Path
-    branch: str
-    from_version: str
-    to_version: str
-    changed_answers: list[tuple[str, Any, Any]] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    renamed: list[tuple[str, str]] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)
-    template_commit: str | None = None
-    diff: str = ""
-    interrupted: bool = False  # an interrupt arrived during the merge, which completed
-    env_changes: list[catalog.EnvChange] = field(default_factory=list)  # for the untracked .env
-
-    def as_dict(self) -> dict[str, Any]:
-        body = {key: getattr(self, key) for key in self.__dataclass_fields__}
-        body["project"] = str(self.project)
-        body["changed_answers"] = [
-            {"name": key, "old": old, "new": new} for key, old, new in self.changed_answers
-        ]
-        body["renamed"] = [list(pair) for pair in self.renamed]
-        body["env_changes"] = [
-            {"name": c.name, "old": c.old, "new": c.new, "secret": c.secret}
-            for c in self.env_changes
-        ]
-        return body
 
 
 def _classify(result: UpdateResult, repo: Path, base: str, target: str) -> None:
@@ -121,10 +72,13 @@ def update_project(
     overrides: Mapping[str, Any] | None = None,
     dry_run: bool = False,
     migrations: Iterable[Migration] = MIGRATIONS,
+    check: bool = False,
+    overwrite_ignored: bool = False,
 ) -> UpdateResult:
-    """Re-render the template branch and merge it into the current branch (see module doc)."""
+    """Re-render the template branch and merge it into the current branch (see module doc).
+    With dry_run or check, say what the merge would do, conflicts included, and change nothing."""
     try:
-        return _update(project, overrides or {}, dry_run, migrations)
+        return _update(project, overrides or {}, dry_run, migrations, check, overwrite_ignored)
     except OSError as error:
         raise SystemRefused.from_os_error(error, f"update {project}") from error
 
@@ -134,14 +88,18 @@ def _update(
     overrides: Mapping[str, Any],
     dry_run: bool,
     migrations: Iterable[Migration],
+    check: bool,
+    overwrite_ignored: bool,
 ) -> UpdateResult:
     state = inspect_project(project)
-    template_ref, tip, base = require_template(state)
+    history = template_history(state)
     installed = installed_version()
+    check_record(state, history, overrides, installed, migrations)
     framework = catalog.get(state.record.framework)
     answers = resolve_project_answers(state.record, overrides, installed, migrations)
     layers = layer_names(framework.name)
-    old_version = _recorded_version(state.path, tip, state.record.scaffold_version)
+    old_version = (history.record or state.record).scaffold_version
+    tip = history.tip
     with interrupts.scratch_directory("scaffold-update-") as root:
         # A release that changes no rendered file is not an update: compare with the old version.
         old_record = Record(old_version, framework.name, layers, answers)
@@ -163,24 +121,106 @@ def _update(
     )
     old_answers = migrate_answers(state.record.answers, old_version, installed, migrations)
     result.env_changes = catalog.env_changes(framework, {**answers, **old_answers}, answers)
-    if up_to_date and base == tip:  # nothing new, and the tip is already merged
+    previewing = dry_run or check
+    if history.backed_out:
+        result.notes.append(
+            f"the last update's merge was backed out (git merge --abort): {TEMPLATE_BRANCH} "
+            f"{'goes' if previewing else 'went'} back to {tip[:12]}, where it was before it"
+        )
+    if up_to_date and history.base == tip:  # nothing new, and the tip is already merged
+        if not previewing:
+            put_back(state, history)
         return result
-    if dry_run:
-        result.status = "dry-run"
-        target = new_tree or tip
-        _classify(result, state.path, base, target)
-        result.diff = git(state.path, "diff", "-M", base, target).stdout
-        return result
+    source = templates_source()
+    if new_tree and _replaces_authors_render(history.source, source):
+        result.notes.append(
+            f"{TEMPLATE_BRANCH} was rendered from {history.source}; this update renders from "
+            f"{source}, so it replaces what those templates changed"
+        )
     commit = tip
     if new_tree:
         message = commit_message(old_version, installed, result.changed_answers)
         commit = git(
-            state.path, *identity_args(answers), "commit-tree", new_tree, "-p", tip, "-m", message
+            state.path,
+            *identity_args(answers),
+            "commit-tree",
+            new_tree,
+            "-p",
+            tip,
+            "-m",
+            f"{message}\n\n{SOURCE_TRAILER}: {source}",
         ).stdout.strip()
+    _classify(result, state.path, history.base, commit)
+    in_the_way = _ignored_in_the_way(state, [*result.added, *(new for _, new in result.renamed)])
+    if previewing:
+        result.status = "dry-run" if dry_run else "update-available"
+        if dry_run:
+            result.diff = git(state.path, "diff", "-M", history.base, commit).stdout
+        result.conflicts = conflicts.predict(state.path, state.head, commit)
+        if in_the_way:
+            result.notes.append(
+                f"the update adds {_listing(in_the_way)}, which you have as ignored, untracked "
+                "file(s); the merge refuses to overwrite them unless given --overwrite-ignored"
+            )
+        return result
+    if in_the_way and not overwrite_ignored:
+        raise BadInput(
+            f"the update adds {_listing(in_the_way)}, which you have as ignored, untracked "
+            "file(s); git would overwrite them without a word",
+            "move them away, or rerun with --overwrite-ignored to take the template's",
+        )
+    if in_the_way:
+        result.notes.append(f"replaced your ignored, untracked {_listing(in_the_way)}")
     result.template_commit = commit
-    _classify(result, state.path, base, commit)
-    merge_template(state, template_ref, tip, commit, answers, result)
+    merge_template(state, history, commit, answers, result)
+    if result.status == "merged" and not result.interrupted:
+        _follow_answers_in_env(state.path, framework, result)
     return result
+
+
+def _replaces_authors_render(rendered_from: str | None, source: str) -> bool:
+    """The tip came from a SCAFFOLD_TEMPLATES folder, and this render comes from elsewhere:
+    both may say the same version, so the author's changes would go without a word."""
+    if rendered_from is None or rendered_from == f"scaffold {installed_version()}":
+        return False
+    authored = " sha256:" in rendered_from
+    return authored and source_origin(rendered_from) != source_origin(source)
+
+
+def _listing(paths: list[str]) -> str:
+    return ", ".join(shown(path) for path in paths)
+
+
+def _ignored_in_the_way(state: ProjectState, paths: list[str]) -> list[str]:
+    """Paths the merge adds that exist in the work tree untracked: ignored files, since the
+    project is clean. git's merge overwrites those silently."""
+    present = [path for path in paths if os.path.lexists(state.path / path)]
+    if not present:
+        return []
+    listed = git(
+        state.path,
+        "ls-files",
+        "-z",
+        "--",
+        *present,
+        env={"GIT_LITERAL_PATHSPECS": "1"},
+    ).stdout
+    tracked = set(listed.split("\0"))
+    return [path for path in present if path not in tracked]
+
+
+def _follow_answers_in_env(
+    project: Path, framework: catalog.Framework, result: UpdateResult
+) -> None:
+    """The merge is done: move .env's answer-made values along; a failure here is a note."""
+    try:
+        result.env_edits = env_file.follow_answers(project, framework, result.env_changes)
+        result.env_followed = (project / env_file.ENV_FILE).is_file()
+    except OSError as error:
+        result.notes.append(
+            f"could not update .env ({os.strerror(error.errno) if error.errno else error}); "
+            "make the changes below by hand"
+        )
 
 
 def commit_message(old: str, new: str, changes: list[tuple[str, Any, Any]]) -> str:
@@ -197,8 +237,7 @@ def commit_message(old: str, new: str, changes: list[tuple[str, Any, Any]]) -> s
 
 def merge_template(
     state: ProjectState,
-    template_ref: str,
-    old_tip: str,
+    history: TemplateHistory,
     commit: str,
     answers: dict[str, Any],
     result: UpdateResult,
@@ -207,7 +246,8 @@ def merge_template(
 
     The ref move and the merge run to their end as one step: an interrupt that arrives
     meanwhile is raised after it, so the project is either merged or as before, never half."""
-    created = template_ref != TEMPLATE_REF  # a clone's first update creates the local branch
+    created = history.ref != TEMPLATE_REF  # a clone's first update creates the local branch
+    old_tip = history.ref_tip
     moved = commit != old_tip or created
     completed = False
     try:
@@ -222,6 +262,10 @@ def merge_template(
         if not completed:
             raise
         result.interrupted = True  # the merge had completed: it is kept, and reported
+    if result.conflicts and commit != history.tip:
+        remember_old_tip(state.path, history.tip)  # for a `git merge --abort`; see history.py
+    else:
+        forget_old_tip(state.path)
     result.status = "conflicts" if result.conflicts else "merged"
 
 
@@ -244,7 +288,7 @@ def _move_and_merge(
             commit,
             "" if created else old_tip,
         )
-    title = f"Merge {TEMPLATE_BRANCH} ({version_span(result)})"
+    title = f"Merge {TEMPLATE_BRANCH} ({result.version_span})"
     merge = git(
         state.path,
         *NO_HOOKS,
@@ -257,13 +301,24 @@ def _move_and_merge(
         TEMPLATE_BRANCH,
         check=False,
     )
-    unmerged = git(state.path, "diff", "--name-only", "-z", "--diff-filter=U").stdout
-    result.conflicts = sorted(filter(None, unmerged.split("\0")))
+    result.conflicts = conflicts.after_merge(state.path, merge.stdout)
     if merge.returncode != 0 and not result.conflicts:
-        raise OperationFailed(
-            f"git merge failed: {git_reason(merge)}",
-            "your branch is unchanged; fix the cause and rerun",
-        )
+        raise OperationFailed(f"git merge failed: {git_reason(merge)}", _merge_hint(state.path))
+
+
+def _merge_hint(repo: Path) -> str:
+    """What to do when git refused to start the merge: most often a file git hides from
+    status (skip-worktree) that the merge must change."""
+    listed = git(repo, "ls-files", "-v", "-z", check=False).stdout.split("\0")
+    hidden = [entry[2:] for entry in listed if entry.startswith("S ")]
+    if not hidden:
+        return "your branch is unchanged; fix the cause and rerun"
+    names = " ".join(shown(name) for name in hidden)
+    return (
+        f"your branch is unchanged; {names} {'is' if len(hidden) == 1 else 'are'} marked "
+        f"skip-worktree, which hides changes from git status: run `git update-index "
+        f"--no-skip-worktree {names}`, commit or stash the change, then rerun"
+    )
 
 
 def _restore(state: ProjectState, commit: str, old_tip: str, moved: bool, created: bool) -> None:
@@ -281,72 +336,3 @@ def _restore(state: ProjectState, commit: str, old_tip: str, moved: bool, create
             git(path, "update-ref", "-d", TEMPLATE_REF, commit, check=False)
         else:
             git(path, "update-ref", TEMPLATE_REF, old_tip, commit, check=False)
-
-
-def version_span(result: UpdateResult) -> str:
-    if result.from_version == result.to_version:
-        return f"scaffold {result.to_version}"
-    return f"scaffold {result.from_version} -> {result.to_version}"
-
-
-def report_lines(result: UpdateResult) -> list[str]:
-    """The human report: what changed, conflicts, and what to do next."""
-    if result.status == "up-to-date":
-        return [
-            f"{result.project}: already up to date (the render with scaffold "
-            f"{installed_version()} equals {TEMPLATE_BRANCH}); nothing changed"
-        ]
-    lines = []
-    if result.status == "dry-run":
-        lines += [result.diff.rstrip("\n")] if result.diff else []
-        lines.append(
-            f"Dry run: would merge {TEMPLATE_BRANCH} ({version_span(result)}) into "
-            f"{result.branch}; nothing changed"
-        )
-    else:
-        done = "stopped with conflicts" if result.conflicts else "done"
-        lines.append(
-            f"Merge of {TEMPLATE_BRANCH} ({version_span(result)}) into {result.branch}: {done}"
-        )
-    for key, old, new in result.changed_answers:
-        lines.append(f"  answer {key}: {old!r} -> {new!r}")
-    for label, names in (
-        ("updated", result.updated),
-        ("added", result.added),
-        ("removed", result.removed),
-    ):
-        lines += [f"  {label:<8} {name}" for name in names]
-    lines += [f"  renamed  {old} -> {new}" for old, new in result.renamed]
-    if result.conflicts:
-        lines.append(f"Conflicts in {len(result.conflicts)} file(s):")
-        lines += [f"  conflict {name}" for name in result.conflicts]
-        lines.append(
-            "Next: resolve the markers, then `git add` them and `git commit`; "
-            "or back out with `git merge --abort`"
-        )
-    if result.interrupted:
-        lines.append("Note: interrupted while merging; the merge had completed and is kept")
-    lines += env_lines(result.env_changes)
-    if ".env.example" in result.updated + result.added and not result.env_changes:
-        lines.append("Note: .env.example changed; copy any new variables into your .env")
-    return lines
-
-
-def env_lines(changes: list[catalog.EnvChange]) -> list[str]:
-    """What to change by hand in .env, which is untracked and never touched by an update."""
-    if not changes:
-        return []
-    lines = ["Your .env is yours and was not changed; the new answers need:"]
-    for change in changes:
-        if change.new is None:
-            lines.append(f"  .env: remove {change.name} (no longer read)")
-        elif change.secret:
-            lines.append(
-                f"  .env: add {change.name}=<a new secret>, e.g. from "
-                "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
-            )
-        elif change.old is None:
-            lines.append(f"  .env: add {change.name}={change.new}")
-        else:
-            lines.append(f"  .env: set {change.name}={change.new} (was {change.old})")
-    return lines
