@@ -1,3 +1,3 @@
 """scaffold: recommend a Python web framework and generate a production-ready project."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
