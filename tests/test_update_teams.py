@@ -268,3 +268,21 @@ def test_a_render_from_scaffold_templates_is_not_replaced_silently(
     assert result.exit_code == 4, result.output
     assert f"was rendered from {templates.resolve()} sha256:" in result.output
     assert "replaces what those templates changed" in result.output
+
+
+def test_an_env_the_system_will_not_replace_is_a_note_and_the_merge_stays(
+    tmp_path: Path,
+) -> None:
+    """The merge is done when .env is written: a failure there is said, not a traceback, and
+    the old .env stays whole."""
+    project = generate(tmp_path / "shop", "flask")
+    env_before = (project / ".env").read_bytes()
+    (project / ".env.scaffold-new").mkdir()  # where the new .env would be written first
+    with (project / ".git" / "info" / "exclude").open("a") as exclude:
+        exclude.write(".env.scaffold-new\n")
+    result = update(project, "--data", "package=store")
+    assert result.exit_code == 0, result.output
+    assert "could not update .env (Is a directory)" in result.output
+    assert "  .env: set GUNICORN_BIND=unix:/run/store/gunicorn.sock" in result.output
+    assert (project / ".env").read_bytes() == env_before
+    assert git(project, "log", "-1", "--format=%s").startswith(f"Merge {TEMPLATE_BRANCH}")

@@ -92,7 +92,7 @@ def follow_answers(
 
 def _replace(path: Path, text: str) -> None:
     """Write beside the file, then rename over it: a full disk leaves the old .env whole."""
-    temporary = path.with_name(f".{path.name}.scaffold-new")
+    temporary = path.with_name(f"{path.name}.scaffold-new")
     mode = path.stat().st_mode & 0o7777
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

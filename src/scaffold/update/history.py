@@ -89,7 +89,8 @@ def _before_backed_out_merge(state: ProjectState) -> str | None:
 
 
 def _record_at(repo: Path, commit: str) -> Record | None:
-    text = git_out(repo, "show", f"{commit}:{RECORD_FILE}")
+    shown = git(repo, "show", f"{commit}:{RECORD_FILE}", check=False)
+    text = shown.stdout if shown.returncode == 0 else None  # unstripped: the plain reader's form
     try:
         return Record.from_text(text, f"{TEMPLATE_BRANCH}:{RECORD_FILE}") if text else None
     except BadInput:
