@@ -121,12 +121,7 @@ def cases(only: set[str] | None) -> list[tuple[str, str, dict[str, str]]]:
     for framework in catalog.FRAMEWORKS:
         if only and framework.name not in only:
             continue
-        interfaces = (
-            next(q for q in framework.options if q.name == framework.interface_answer).choices
-            if framework.interface_answer
-            else ("",)
-        )
-        for interface in interfaces:
+        for interface in framework.interface_choices or ("",):
             answers = {"domain": DOMAIN, "package": "bench_items", "database": "sqlite"}
             if interface:
                 answers[str(framework.interface_answer)] = interface

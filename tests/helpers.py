@@ -3,14 +3,16 @@ trees to compare. Fixtures live in conftest.py; plain functions live here, once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,7 @@ __all__ = [
     "available_frameworks",
     "commit",
     "copy_templates",
+    "dotenv_values",
     "edit",
     "fingerprint",
     "free_port",  # the check's own: a test that serves on a port picks it the same way
@@ -39,6 +42,8 @@ __all__ = [
     "make_venv",
     "run",
     "run_cli",
+    "serving_env",
+    "served_by_gunicorn",
     "signal_when",
     "tracked_files",
     "tree_snapshot",
@@ -281,3 +286,54 @@ def migrate_project(
             timeout=300,
         )
         assert result.returncode == 0, f"{program} {args}: {result.stderr[-3000:]}"
+
+
+def dotenv_values(project: Path) -> dict[str, str]:
+    """The variables in the project's generated .env."""
+    return dict(re.findall(r"(?m)^([A-Z_]+)=(.*)$", (project / ".env").read_text()))
+
+
+def serving_env(
+    framework: catalog.Framework,
+    answers: Mapping[str, str],
+    python: Path,
+    bind: str,
+    state: Path,
+) -> dict[str, str]:
+    """The environment the project's systemd unit gives gunicorn: production settings, the
+    venv first on PATH, a state directory, two workers (limits must hold across both)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
+    env.update({k: framework.fill(v, dict(answers)) for k, v in framework.production_env})
+    env.update(
+        {
+            "PATH": f"{python.parent}{os.pathsep}{env['PATH']}",
+            "STATE_DIRECTORY": str(state),
+            "GUNICORN_BIND": bind,
+            "WEB_CONCURRENCY": "2",
+        }
+    )
+    return env
+
+
+@contextlib.contextmanager
+def served_by_gunicorn(
+    project: Path, python: Path, env: Mapping[str, str], log_path: Path, healthy: Callable[[], bool]
+) -> Iterator[None]:
+    """gunicorn with the project's production config until the block ends; the block starts
+    once `healthy` holds, and the log must show no traceback afterwards."""
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [str(python.parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py"],
+            cwd=project,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(healthy, "gunicorn answering /healthz", timeout=90)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=40)
+        output = log_path.read_text(errors="replace")
+        assert "Traceback" not in output, output[-3000:]

@@ -8,6 +8,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,3 +67,16 @@ def postgres_url() -> Iterator[str]:
             capture_output=True,
             timeout=60,
         )
+
+
+_RESET = """
+import sys, psycopg
+with psycopg.connect(sys.argv[1], autocommit=True) as c:
+    c.execute("DROP SCHEMA public CASCADE")
+    c.execute("CREATE SCHEMA public")
+"""
+
+
+def reset_postgres(url: str) -> None:
+    """An empty database for the next case (a module shares one server)."""
+    subprocess.run([sys.executable, "-c", _RESET, url], check=True, timeout=60, capture_output=True)

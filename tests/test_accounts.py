@@ -16,7 +16,6 @@ import contextlib
 import http.client
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -33,8 +32,15 @@ import pytest
 
 from scaffold import catalog
 from scaffold.nginx_site import LocalSite, make_self_signed, write_prefix
-from tests.helpers import generate, make_venv, migrate_project, wait_until
-from tests.postgres import postgres_url
+from tests.helpers import (
+    dotenv_values,
+    generate,
+    make_venv,
+    migrate_project,
+    served_by_gunicorn,
+    serving_env,
+)
+from tests.postgres import postgres_url, reset_postgres
 
 PASSWORD = "correct horse battery staple"
 FRONT_HEADERS = {"Host": "example.com", "X-Forwarded-Proto": "https"}
@@ -45,16 +51,10 @@ NGINX = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin")
 def _cases() -> list[pytest.param]:
     cases = []
     for framework in catalog.FRAMEWORKS:
-        interface = framework.interface_answer
-        choices = (
-            [q for q in framework.options if q.name == interface][0].choices
-            if interface
-            else (None,)
-        )
-        for choice in choices:
+        for choice in framework.interface_choices or (None,):
             data = ["auth=accounts", "database=sqlite"]
             if choice:
-                data.append(f"{interface}={choice}")
+                data.append(f"{framework.interface_answer}={choice}")
             label = "-".join(filter(None, [framework.name, choice, "sqlite"]))
             cases.append(pytest.param((framework.name, tuple(data)), id=label))
     # PostgreSQL counts the sign-in failures too: one page framework, one API framework.
@@ -133,10 +133,6 @@ def postgres() -> Iterator[str]:
         yield url
 
 
-def _dotenv(project: Path) -> dict[str, str]:
-    return dict(re.findall(r"(?m)^([A-Z_]+)=(.*)$", (project / ".env").read_text()))
-
-
 @pytest.fixture(params=_cases())
 def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
     name, data = request.param
@@ -144,66 +140,33 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
     answers = {"package": "shopacc", **dict(pair.split("=") for pair in data)}
     project = generate(tmp_path / "shopacc", name, *data)
     python = make_venv(project)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
-    env.update({k: framework.fill(v, answers) for k, v in framework.production_env})
     state = tmp_path / "state"
     state.mkdir()
     # A short path: a unix socket's name is limited to 107 bytes.
     run_dir = Path(tempfile.mkdtemp(prefix="scaffold-acc-"))
     sock = run_dir / "gunicorn.sock"
-    env.update(
-        {
-            "PATH": f"{python.parent}{os.pathsep}{env['PATH']}",
-            "STATE_DIRECTORY": str(state),
-            "GUNICORN_BIND": f"unix:{sock}",
-            "WEB_CONCURRENCY": "2",  # two workers: the limits must hold across both
-        }
-    )
+    env = serving_env(framework, answers, python, f"unix:{sock}", state)
     if answers["database"] == "postgresql":
         env["DATABASE_URL"] = request.getfixturevalue("postgres")
-        _reset_postgres(env["DATABASE_URL"])
+        reset_postgres(env["DATABASE_URL"])
     migrate_project(project, python, framework.prepare_for(answers), env)
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [str(python.parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py"],
-            cwd=project,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     secret = next(
         value
-        for key, value in _dotenv(project).items()
+        for key, value in dotenv_values(project).items()
         if key in ("DJANGO_SECRET_KEY", "FLASK_SECRET_KEY", "SESSION_SECRET", "APP_SECRET_KEY")
     )
-    served = Site(framework, project, sock, log_path, secret)
+    served = Site(framework, project, sock, tmp_path / "gunicorn.log", secret)
     try:
-        wait_until(lambda: _healthy(served), "gunicorn answering /healthz", timeout=90)
-        yield served
+        with served_by_gunicorn(project, python, env, served.log, lambda: _healthy(served)):
+            yield served
     finally:
-        server.terminate()
-        server.wait(timeout=40)
         shutil.rmtree(run_dir, ignore_errors=True)
-        output = log_path.read_text(errors="replace")
-        assert "Traceback" not in output, output[-3000:]
 
 
 def _healthy(served: Site) -> bool:
     with contextlib.suppress(OSError):
         return served.request("GET", "/healthz")[0] == 200
     return False
-
-
-def _reset_postgres(url: str) -> None:
-    """Each case starts on an empty database (the module shares one server)."""
-    script = (
-        "import sys, psycopg\n"
-        "with psycopg.connect(sys.argv[1], autocommit=True) as c:\n"
-        "    c.execute('DROP SCHEMA public CASCADE')\n"
-        "    c.execute('CREATE SCHEMA public')\n"
-    )
-    subprocess.run([sys.executable, "-c", script, url], check=True, timeout=60, capture_output=True)
 
 
 def test_accounts(site: Site, tmp_path: Path) -> None:

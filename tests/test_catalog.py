@@ -68,3 +68,8 @@ def test_accounts_are_probed_where_each_framework_serves_them() -> None:
     assert catalog.get("django").account_probe(answers) == ("/accounts/login", 200)
     assert catalog.get("falcon").account_probe(answers) == ("/api/users/me", 401)
     assert catalog.get("flask").account_probe({**answers, "auth": "none"}) is None
+
+
+def test_interface_choices_name_the_answer_values_or_nothing() -> None:
+    assert catalog.get("falcon").interface_choices == ("wsgi", "asgi")
+    assert catalog.get("flask").interface_choices == ()

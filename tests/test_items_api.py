@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import os
-import re
 import shutil
 import subprocess
 import sys
@@ -25,8 +23,16 @@ from pathlib import Path
 import pytest
 
 from scaffold import catalog
-from tests.helpers import free_port, generate, make_venv, migrate_project, wait_until
-from tests.postgres import postgres_url
+from tests.helpers import (
+    dotenv_values,
+    free_port,
+    generate,
+    make_venv,
+    migrate_project,
+    served_by_gunicorn,
+    serving_env,
+)
+from tests.postgres import postgres_url, reset_postgres
 
 SCHEMA = Path(__file__).with_name("items_api.yaml")
 HUGE = "9" * 30  # past every integer column and 2^63
@@ -36,12 +42,7 @@ FRONT_HEADERS = {"Host": "example.com", "X-Forwarded-Proto": "https"}
 def _cases() -> list[pytest.param]:
     cases = []
     for framework in catalog.FRAMEWORKS:
-        interfaces = (
-            [q for q in framework.options if q.name == framework.interface_answer][0].choices
-            if framework.interface_answer
-            else (None,)
-        )
-        for interface in interfaces:
+        for interface in framework.interface_choices or (None,):
             for database in ("sqlite", "postgresql"):
                 data = [f"database={database}"]
                 if interface:
@@ -55,11 +56,6 @@ def _cases() -> list[pytest.param]:
 def postgres() -> Iterator[str]:
     with postgres_url() as url:
         yield url
-
-
-def _dotenv(project: Path) -> dict[str, str]:
-    pairs = re.findall(r"(?m)^([A-Z_]+)=(.*)$", (project / ".env").read_text())
-    return dict(pairs)
 
 
 class Served:
@@ -109,70 +105,27 @@ class Served:
 def served(request, tmp_path: Path) -> Iterator[Served]:
     name, data = request.param
     framework = catalog.get(name)
+    answers = {"package": "shopapi", **dict(pair.split("=") for pair in data)}
     project = generate(tmp_path / "shopapi", name, *data)
     python = make_venv(project)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
-    env.update({k: framework.fill(v, {"package": "shopapi"}) for k, v in framework.production_env})
     state = tmp_path / "state"
     state.mkdir()
     port = free_port()
-    env.update(
-        {
-            "PATH": f"{python.parent}{os.pathsep}{env['PATH']}",
-            "STATE_DIRECTORY": str(state),
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "WEB_CONCURRENCY": "2",
-        }
-    )
-    if "database=postgresql" in data:
+    env = serving_env(framework, answers, python, f"127.0.0.1:{port}", state)
+    if answers["database"] == "postgresql":
         env["DATABASE_URL"] = request.getfixturevalue("postgres")
-        _reset_postgres(env["DATABASE_URL"])
-    migrate_project(
-        project,
-        python,
-        framework.migrate_for({"package": "shopapi", **dict(pair.split("=") for pair in data)}),
-        env,
-    )
-    log = (tmp_path / "gunicorn.log").open("wb")
-    server = subprocess.Popen(
-        [str(python.parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py"],
-        cwd=project,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    token = next(v for k, v in _dotenv(project).items() if k.endswith("API_TOKEN"))
+        reset_postgres(env["DATABASE_URL"])
+    migrate_project(project, python, framework.migrate_for(answers), env)
+    token = next(v for k, v in dotenv_values(project).items() if k.endswith("API_TOKEN"))
     app = Served(project, port, token)
-    try:
-        wait_until(lambda: _healthy(app), "gunicorn answering /healthz", timeout=60)
+    with served_by_gunicorn(project, python, env, tmp_path / "gunicorn.log", lambda: _healthy(app)):
         yield app
-    finally:
-        server.terminate()
-        server.wait(timeout=40)
-        log.close()
-        failures = (tmp_path / "gunicorn.log").read_text(errors="replace")
-        assert "Traceback" not in failures, failures[-3000:]
 
 
 def _healthy(app: Served) -> bool:
     with contextlib.suppress(OSError):
         return app.request("GET", "/healthz")[0] == 200
     return False
-
-
-def _reset_postgres(url: str) -> None:
-    """Each case starts on an empty database (the module shares one server)."""
-    import psycopg  # noqa: F401 - only to fail clearly when the driver is missing
-
-    subprocess.run([sys.executable, "-c", _RESET, url], check=True, timeout=60, capture_output=True)
-
-
-_RESET = """
-import sys, psycopg
-with psycopg.connect(sys.argv[1], autocommit=True) as c:
-    c.execute("DROP SCHEMA public CASCADE")
-    c.execute("CREATE SCHEMA public")
-"""
 
 
 def test_items_api(served: Served, tmp_path: Path) -> None:

@@ -115,6 +115,13 @@ class Framework:
     def questions(self) -> tuple[Question, ...]:
         return COMMON_QUESTIONS + self.options
 
+    @property
+    def interface_choices(self) -> tuple[str, ...]:
+        """The values of the answer that picks the interface; empty when there is no choice."""
+        if not self.interface_answer:
+            return ()
+        return next(q.choices for q in self.options if q.name == self.interface_answer)
+
     def interface_for(self, answers: dict[str, Any]) -> str:
         return answers[self.interface_answer] if self.interface_answer else self.interface
 
