@@ -15,6 +15,7 @@ import pytest
 
 from scaffold.errors import EXIT_UPDATE_AVAILABLE
 from scaffold.repository import TEMPLATE_BRANCH
+from scaffold.update import batch
 from tests.helpers import commit, edit, generate, git, run_cli
 from tests.test_update import base_file, change_editorconfig, repo_state
 
@@ -178,8 +179,26 @@ def test_a_skip_worktree_file_is_named_with_the_fix(tmp_path: Path, templates: P
     edit(project / "pyproject.toml", lambda t: t + "# local\n")
     pyproject = next(templates.glob("flask/template/pyproject.toml*"))
     edit(pyproject, lambda t: t + "# from the template\n")
-    line = refused_without_change(project, says="pyproject.toml", code=1)
+    line = refused_without_change(project, says="pyproject.toml")
     assert "git update-index --no-skip-worktree pyproject.toml" in line
+    refused_without_change(project, "--dry-run", says="skip-worktree")  # as the real run
+    checked = update(project, "--check")
+    assert checked.exit_code == 4 and "the update would refuse" in checked.output
+
+
+def test_an_assume_unchanged_change_survives_a_refused_update(
+    tmp_path: Path, templates: Path
+) -> None:
+    """The review found data loss: git refused the merge, and the rollback's reset --hard
+    wiped the change git was told not to look at."""
+    project = generate(tmp_path / "shop", "flask")
+    git(project, "update-index", "--assume-unchanged", "pyproject.toml")
+    edit(project / "pyproject.toml", lambda t: t + "# my local tweak\n")
+    pyproject = next(templates.glob("flask/template/pyproject.toml*"))
+    edit(pyproject, lambda t: t + "# from the template\n")
+    line = refused_without_change(project, says="assume-unchanged")
+    assert "--no-assume-unchanged pyproject.toml" in line
+    assert (project / "pyproject.toml").read_text().endswith("# my local tweak\n")
 
 
 def test_modify_delete_and_binary_conflicts_get_their_own_next_step(
@@ -286,3 +305,152 @@ def test_an_env_the_system_will_not_replace_is_a_note_and_the_merge_stays(
     assert "  .env: set GUNICORN_BIND=unix:/run/store/gunicorn.sock" in result.output
     assert (project / ".env").read_bytes() == env_before
     assert git(project, "log", "-1", "--format=%s").startswith(f"Merge {TEMPLATE_BRANCH}")
+
+
+# found by the review of this change
+
+
+def test_a_local_template_branch_behind_the_teams_uses_the_teams(tmp_path: Path) -> None:
+    project = generate(tmp_path / "proj", "flask")
+    hub = tmp_path / "hub.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(project), str(hub))
+    first, second = tmp_path / "first", tmp_path / "second"
+    for clone in (first, second):
+        git(tmp_path, "clone", "--quiet", str(hub), str(clone))
+    git(second, "branch", "--quiet", TEMPLATE_BRANCH, f"origin/{TEMPLATE_BRANCH}")
+    assert update(first, "--data", "description=A shop").exit_code == 0
+    git(first, "push", "--quiet", "origin", "main", TEMPLATE_BRANCH)
+    git(second, "pull", "--quiet", "--no-rebase")
+    checked = update(second, "--check")
+    assert checked.exit_code == 0 and "already up to date" in checked.output, checked.output
+    assert update(second, "--data", "description=Another").exit_code == 0
+    git(second, "push", "--quiet", "origin", TEMPLATE_BRANCH)  # a fast-forward
+    # Diverged: both sides made template commits the other lacks.
+    assert update(first, "--data", "description=Mine").exit_code == 0
+    git(first, "fetch", "--quiet")
+    refused_without_change(first, says="have diverged")
+
+
+def test_check_takes_a_detached_head_and_untracked_files(tmp_path: Path, templates: Path):
+    """CI checkouts are often detached, and a build leaves files behind: a check writes
+    nothing, so neither stops it."""
+    project = generate(tmp_path / "shop", "flask")
+    git(project, "checkout", "--quiet", "--detach")
+    (project / "build.log").write_text("x")
+    change_editorconfig(templates)
+    before = repo_state(project)
+    result = update(project, "--check")
+    assert result.exit_code == 4, result.output
+    assert repo_state(project) == before
+    refused_without_change(project, says="detached HEAD")  # a real update needs a branch
+
+
+def test_a_tracked_directory_where_the_template_adds_a_file_is_a_conflict(
+    tmp_path: Path,
+) -> None:
+    project = generate(tmp_path / "shop", "flask")
+    (project / "Dockerfile").mkdir()
+    (project / "Dockerfile" / "notes").write_text("x\n")
+    commit(project)
+    checked = update(project, "--check", "--json", "--data", "docker=true")
+    body = json.loads(checked.output)
+    assert not [note for note in body["notes"] if "ignored" in note], body["notes"]
+    assert update(project, "--dry-run", "--data", "docker=true").exit_code == 3
+    result = update(project, "--data", "docker=true")
+    assert result.exit_code == 3, result.output
+    real = json.loads(json.dumps(sorted(body["conflicts"])))
+    unmerged = sorted(set(git(project, "diff", "--name-only", "--diff-filter=U").splitlines()))
+    assert real == unmerged  # the names the real merge wrote, no commit id in them
+
+
+def test_conflict_kinds_name_their_paths(tmp_path: Path, templates: Path) -> None:
+    gone = base_file(templates, "gone.txt")
+    gone.write_text("soon gone\n")
+    project = generate(tmp_path / "shop", "flask")
+    git(project, "mv", "gone.txt", "moved.txt")
+    edit(project / "moved.txt", lambda t: t + "ours\n")
+    os.symlink("README.md", project / "Dockerfile")
+    commit(project)
+    gone.unlink()
+    predicted = json.loads(update(project, "--check", "--json", "--data", "docker=true").output)
+    kinds = {c["path"]: c["kind"] for c in predicted["conflict_details"]}
+    result = update(project, "--data", "docker=true")
+    assert result.exit_code == 3, result.output
+    assert kinds.get("Dockerfile") == "type", kinds
+    assert "git checkout --ours -- Dockerfile" in result.output
+    assert kinds.get("moved.txt") == "rename", kinds
+    assert "keep moved.txt with `git add moved.txt`, or drop it with `git rm moved.txt`" in (
+        result.output
+    )
+
+
+def test_json_is_printed_for_a_project_that_fails(tmp_path: Path) -> None:
+    result = run_cli("update", "--check", "--json", str(tmp_path / "nothere"))
+    assert result.exit_code == 2
+    body = json.loads(result.stdout)
+    assert body["project"] == str(tmp_path / "nothere") and body["exit_code"] == 2
+    assert "is not a directory" in body["error"] and body["files"] == []
+
+
+def test_a_project_named_twice_is_updated_once(tmp_path: Path, templates: Path) -> None:
+    project = generate(tmp_path / "shop", "flask")
+    change_editorconfig(templates)
+    result = run_cli("update", str(project), str(project) + "/", str(project / ".." / "shop"))
+    assert result.exit_code == 0, result.output
+    assert result.output.count("== ") == 0  # one project: its report alone, no table
+    assert git(project, "log", "--merges", "--format=%s").count("Merge scaffold/template") == 1
+
+
+def test_several_projects_name_each_block_and_an_interrupt_says_what_was_done(
+    tmp_path: Path, templates: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projects = [generate(tmp_path / f"shop{n}", "flask") for n in range(3)]
+    change_editorconfig(templates)
+    real = batch.update_project
+
+    def interrupted_at_the_second(project: Path, *args, **kwargs):
+        if project == projects[1]:
+            raise KeyboardInterrupt  # as SIGTERM arrives, with that project as before
+        return real(project, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "update_project", interrupted_at_the_second)
+    result = run_cli("update", *map(str, projects))
+    assert result.exit_code == 130, result.output
+    assert f"== {projects[0]}" in result.output
+    assert f"interrupted during {projects[1]}, which is as before" in result.output
+    assert "1 project(s) done, 1 not started" in result.output
+    rows = {line.split()[0]: line for line in result.output.splitlines()[-3:]}
+    assert "not started" in rows[str(projects[2])]
+    assert "interrupted, as before" in rows[str(projects[1])]
+
+
+def test_a_template_branch_checked_out_elsewhere_is_not_moved_under_it(
+    tmp_path: Path, templates: Path
+) -> None:
+    project = generate(tmp_path / "shop", "flask")
+    git(project, "worktree", "add", "--quiet", str(tmp_path / "pristine"), TEMPLATE_BRANCH)
+    change_editorconfig(templates)
+    refused_without_change(project, says="checked out in the worktree")
+    assert update(project, "--check").exit_code == 4
+
+
+def test_a_bare_repository_and_a_broken_copier_yml_are_one_line(
+    tmp_path: Path, templates: Path
+) -> None:
+    project = generate(tmp_path / "shop", "flask")
+    git(tmp_path, "clone", "--quiet", "--bare", str(project), str(tmp_path / "bare.git"))
+    result = update(tmp_path / "bare.git", "--check")
+    assert result.exit_code == 2 and "bare repository" in result.output, result.output
+    (templates / "flask" / "copier.yml").write_text(": : :\n")
+    result = update(project, "--check")
+    assert result.exit_code == 1 and "is not a YAML mapping" in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_env_is_named_as_missing(tmp_path: Path) -> None:
+    project = generate(tmp_path / "shop", "flask")
+    (project / ".env").unlink()
+    result = update(project, "--data", "package=store")
+    assert result.exit_code == 0, result.output
+    assert "there is no .env; create it from .env.example" in result.output
+    assert not (project / ".env").exists()

@@ -48,7 +48,7 @@ def adopt_project(project: Path) -> AdoptResult:
 
 def _adopt(project: Path) -> AdoptResult:
     state = inspect_project(project, command="adopt")
-    if state.template_ref == TEMPLATE_REF:
+    if state.local_tip is not None:
         raise BadInput(
             f"{state.path} already has a {TEMPLATE_BRANCH} branch", "run `scaffold update` instead"
         )

@@ -236,21 +236,45 @@ def update(
 
     if dry_run and check:
         raise_usage("--dry-run and --check do not go together", "pick one")
-    paths = projects or (Path("."),)
-    outcomes = []
-    for outcome in update_many(paths, parse_data_pairs(data), dry_run, check, overwrite_ignored):
-        outcomes.append(outcome)
-        if outcome.error is not None and len(paths) == 1:
-            raise outcome.error
-        if outcome.error is not None:
-            click.echo(f"scaffold: error: {outcome.error}", err=True)
-        elif not as_json:
-            click.echo("\n".join(report_lines(outcome.result)))  # type: ignore[arg-type]
+    from scaffold.errors import EXIT_INTERRUPTED
+    from scaffold.update.batch import Outcome, distinct
+
+    paths = distinct(projects or (Path("."),))
+    several = len(paths) > 1
+    outcomes: list[Outcome] = []
+    try:
+        for outcome in update_many(
+            paths, parse_data_pairs(data), dry_run, check, overwrite_ignored
+        ):
+            outcomes.append(outcome)
+            if outcome.error is not None and not several:
+                if as_json:
+                    click.echo(json.dumps(outcome.as_dict(), indent=2))
+                raise outcome.error
+            if several and not as_json:
+                click.echo(f"== {outcome.project}")
+            if outcome.error is not None:
+                click.echo(f"scaffold: error: {outcome.error}", err=True)
+            elif not as_json:
+                click.echo("\n".join(report_lines(outcome.result)))  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        if not several:
+            raise
+        rest = paths[len(outcomes) :]
+        outcomes += [Outcome(rest[0], None, stopped="interrupted, as before")]
+        outcomes += [Outcome(path, None, stopped="not started") for path in rest[1:]]
+        click.echo(
+            f"scaffold: interrupted during {rest[0]}, which is as before; "
+            f"{len(paths) - len(rest)} project(s) done, {len(rest) - 1} not started",
+            err=True,
+        )
     if as_json:
         bodies = [outcome.as_dict() for outcome in outcomes]
-        click.echo(json.dumps(bodies[0] if len(paths) == 1 else bodies, indent=2))
-    elif len(paths) > 1:
+        click.echo(json.dumps(bodies if several else bodies[0], indent=2))
+    elif several:
         click.echo("\n".join(["", *summary_lines(outcomes)]))
+    if any(outcome.stopped for outcome in outcomes):
+        ctx.exit(EXIT_INTERRUPTED)
     ctx.exit(worst(outcome.exit_code for outcome in outcomes))
 
 

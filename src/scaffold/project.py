@@ -260,10 +260,15 @@ class ProjectState:
     record: Record
     template_ref: str | None  # refs/heads/scaffold/template, or a remote's copy in a fresh clone
     template_tip: str | None
+    local_tip: str | None = None  # the local branch's tip, when there is one
+    diverged_from: str | None = None  # a remote's copy the local branch has diverged from
 
 
-def find_template(path: Path) -> tuple[str | None, str | None]:
-    """The template branch's ref and tip: local first, else a single remote's copy (a clone)."""
+def find_template(path: Path) -> tuple[str | None, str | None, str | None, str | None]:
+    """The template branch to update from: (ref, tip, local tip, diverged remote).
+
+    The local branch, unless a single remote's copy is ahead of it (a teammate pushed an
+    update: its tip then descends from the local one); none, or a remote's copy in a clone."""
     refs = (
         git_out(
             path, "for-each-ref", "--format=%(refname) %(objectname)", TEMPLATE_REF, "refs/remotes/"
@@ -271,16 +276,34 @@ def find_template(path: Path) -> tuple[str | None, str | None]:
         or ""
     )
     found = dict(line.split() for line in refs.splitlines())
-    if TEMPLATE_REF in found:
-        return TEMPLATE_REF, found[TEMPLATE_REF]
-    remote = [(ref, tip) for ref, tip in found.items() if ref.endswith(f"/{TEMPLATE_BRANCH}")]
-    if len(remote) == 1:
-        return remote[0][0], remote[0][1]
-    return None, None
+    remote = [
+        (ref, tip)
+        for ref, tip in found.items()
+        if ref.startswith("refs/remotes/") and ref.endswith(f"/{TEMPLATE_BRANCH}")
+    ]
+    local = found.get(TEMPLATE_REF)
+    if local is None:
+        return (*remote[0], None, None) if len(remote) == 1 else (None, None, None, None)
+    if len(remote) != 1 or remote[0][1] == local:
+        return TEMPLATE_REF, local, local, None
+    theirs, their_tip = remote[0]
+    if _is_ancestor(path, local, their_tip):
+        return theirs, their_tip, local, None
+    if _is_ancestor(path, their_tip, local):
+        return TEMPLATE_REF, local, local, None  # an update not pushed yet
+    return TEMPLATE_REF, local, local, theirs
 
 
-def inspect_project(project: Path, command: str = "update") -> ProjectState:
-    """Check every precondition; refuse with one line (BadInput) before anything changes."""
+def _is_ancestor(path: Path, older: str, newer: str) -> bool:
+    return git(path, "merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
+
+
+def inspect_project(
+    project: Path, command: str = "update", read_only: bool = False
+) -> ProjectState:
+    """Check every precondition; refuse with one line (BadInput) before anything changes.
+    read_only (a check, which compares commits and writes nothing) takes a detached HEAD, work
+    in progress and uncommitted changes as they are."""
     path = Path(os.path.abspath(project))
     if not path.is_dir():
         raise BadInput(f"{path} is not a directory", "pass the project's directory")
@@ -293,6 +316,11 @@ def inspect_project(project: Path, command: str = "update") -> ProjectState:
     head_commit, head_ref = lines[-2:] if known else ("", "")
     listed = "\n".join(lines[:-2]) if known else git_out(path, "rev-parse", *where)
     if listed is None:
+        if git_out(path, "rev-parse", "--is-bare-repository") == "true":
+            raise BadInput(
+                f"{path} is a bare repository, which has no working tree to update",
+                "run scaffold in a clone of it",
+            )
         raise BadInput(
             f"{path} is not a git repository",
             "commit the project with `git init && git add -A && git commit`, "
@@ -300,7 +328,8 @@ def inspect_project(project: Path, command: str = "update") -> ProjectState:
         )
     top, *markers = listed.splitlines()
     for name, marker in zip(IN_PROGRESS, markers, strict=True):
-        if (path / marker).exists():  # --git-path answers relative to where git ran
+        # --git-path answers relative to where git ran
+        if (path / marker).exists() and not read_only:
             raise BadInput(
                 f"{path} has {IN_PROGRESS[name]} in progress",
                 "finish it (resolve and commit) or abort it first",
@@ -313,6 +342,8 @@ def inspect_project(project: Path, command: str = "update") -> ProjectState:
             )
         path = Path(top)
     ref = head_ref if known else git_out(path, "symbolic-ref", "--quiet", "HEAD")
+    if ref is None and read_only:
+        ref = "HEAD"  # detached, as CI checkouts often are
     if ref is None:
         raise BadInput(
             f"{path} is on a detached HEAD", "check out your branch first, e.g. git switch main"
@@ -325,7 +356,7 @@ def inspect_project(project: Path, command: str = "update") -> ProjectState:
             f"{path} is on {TEMPLATE_BRANCH}, which scaffold manages",
             "switch to your own branch first: git switch main",
         )
-    status = git(path, "status", "--porcelain", "-z", "--untracked-files=all").stdout
+    status = "" if read_only else git(path, "status", "--porcelain", "-z", "-uall").stdout
     dirty = [entry[3:] for entry in status.split("\0") if entry[2:3] == " "]
     if dirty:
         more = f" and {len(dirty) - 1} more" if len(dirty) > 1 else ""
@@ -344,5 +375,14 @@ def inspect_project(project: Path, command: str = "update") -> ProjectState:
             f"the installed {installed}",
             f"upgrade scaffold first: pip install -U {DISTRIBUTION}",
         )
-    template_ref, tip = find_template(path)
-    return ProjectState(path, ref.removeprefix("refs/heads/"), head, record, template_ref, tip)
+    template_ref, tip, local_tip, diverged = find_template(path)
+    return ProjectState(
+        path,
+        ref.removeprefix("refs/heads/"),
+        head,
+        record,
+        template_ref,
+        tip,
+        local_tip,
+        diverged,
+    )

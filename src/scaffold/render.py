@@ -93,7 +93,15 @@ class LayerConfig:
             return cls(root=layer_dir / subdirectory, suffix=suffix, exclude=exclude)
         import yaml
 
-        config = yaml.safe_load(text) or {}
+        try:
+            config = yaml.safe_load(text) or {}
+        except yaml.YAMLError as error:
+            config = error
+        if not isinstance(config, dict):
+            raise OperationFailed(
+                f"{config_file} is not a YAML mapping of Copier settings",
+                "fix it, or point SCAFFOLD_TEMPLATES at a copy of scaffold's templates/",
+            )
         return cls(
             root=layer_dir / config.get("_subdirectory", ""),
             suffix=config.get("_templates_suffix", ".jinja"),

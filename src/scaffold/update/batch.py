@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,16 +11,25 @@ from typing import Any
 from scaffold.errors import (
     EXIT_CONFLICTS,
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_UPDATE_AVAILABLE,
     EXIT_USAGE,
     ScaffoldError,
 )
+from scaffold.repository import shown
 from scaffold.update.flow import update_project
 from scaffold.update.result import UpdateResult
 
 # Worst last: a failure outranks bad input, which outranks conflicts, then an available update.
-SEVERITY = (EXIT_OK, EXIT_UPDATE_AVAILABLE, EXIT_CONFLICTS, EXIT_USAGE, EXIT_FAILED)
+SEVERITY = (
+    EXIT_OK,
+    EXIT_UPDATE_AVAILABLE,
+    EXIT_CONFLICTS,
+    EXIT_USAGE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+)
 
 
 @dataclass(frozen=True)
@@ -28,9 +38,12 @@ class Outcome:
     result: UpdateResult | None
     error: ScaffoldError | None = None
     checking: bool = False
+    stopped: str | None = None  # "interrupted" (as before) or "not started"
 
     @property
     def exit_code(self) -> int:
+        if self.stopped is not None:
+            return EXIT_INTERRUPTED
         if self.error is not None:
             return self.error.exit_code
         assert self.result is not None
@@ -42,16 +55,32 @@ class Outcome:
 
     @property
     def summary(self) -> str:
+        if self.stopped is not None:
+            return self.stopped
         if self.error is not None:
             return f"error: {self.error.message}"
         assert self.result is not None
         return self.result.status
 
     def as_dict(self) -> dict[str, Any]:
-        if self.error is not None:
-            return {"project": str(self.project), "error": str(self.error)}
-        assert self.result is not None
-        return self.result.as_dict()
+        if self.result is not None:
+            return {**self.result.as_dict(), "exit_code": self.exit_code}
+        return {
+            "project": shown(os.path.abspath(self.project)),
+            "error": self.stopped or str(self.error),
+            "exit_code": self.exit_code,
+            "update_available": None,
+            "files": [],
+            "conflicts": [],
+        }
+
+
+def distinct(projects: Iterable[Path]) -> list[Path]:
+    """Each project once, however it was named (a path given twice would be updated twice)."""
+    seen: dict[str, Path] = {}
+    for project in projects:
+        seen.setdefault(os.path.realpath(project), project)
+    return list(seen.values())
 
 
 def update_many(

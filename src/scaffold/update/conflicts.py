@@ -13,7 +13,7 @@ from pathlib import Path
 
 from scaffold.repository import git, shown
 
-# The next step for each kind; {path} is the file, shown.
+# The next step for each kind; {path} is the unmerged path, shown.
 STEPS = {
     "content": "edit the <<<<<<< ======= >>>>>>> markers in {path}, then `git add {path}`",
     "binary": (
@@ -25,15 +25,34 @@ STEPS = {
         "`git add {path}`, or delete it with `git rm {path}`"
     ),
     "rename": (
-        "the file moved on one side (no markers): put it where it belongs, `git add` that path "
-        "and `git rm` the other"
+        "one side renamed the file and the other changed or deleted it (no markers): keep "
+        "{path} with `git add {path}`, or drop it with `git rm {path}`"
+    ),
+    "location": (
+        "git moved the file with its renamed directory, to {path} (no markers): keep it "
+        "there with `git add {path}`, or move it with `git mv` and add that"
+    ),
+    "file/directory": (
+        "a file and a directory want the same name; git set one aside as {path} (no "
+        "markers): keep what you need, `git rm` or `git mv` the rest, then `git add` it"
+    ),
+    "type": (
+        "{path} is a different kind of file on each side, e.g. a symlink and a file (no "
+        "markers): keep yours with `git checkout --ours -- {path}` or the template's with "
+        "`git checkout --theirs -- {path}`, then `git add {path}`"
     ),
 }
-
-
 _LABEL = re.compile(r"CONFLICT \(([^)]*)\)")
 _BINARY = "warning: Cannot merge binary files"
-_MOVED = ("rename", "location", "directory")
+# git's labels, as in "CONFLICT (rename/delete): ...", by kind.
+_KINDS = (
+    ("binary", ("binary",)),
+    ("rename", ("rename/delete", "rename/rename", "rename/add", "rename involved")),
+    ("location", ("file location",)),
+    ("file/directory", ("file/directory", "directory/file")),
+    ("type", ("distinct types",)),
+    ("modify/delete", ("modify/delete",)),
+)
 
 
 @dataclass(frozen=True)
@@ -60,14 +79,11 @@ def classify(path: str, stages: set[int], messages: Iterable[str]) -> Conflict:
     told = tuple(dict.fromkeys(messages))
     # git's own label for each conflict, e.g. "content", "modify/delete", "rename/delete".
     labels = {match.group(1) for line in told if (match := _LABEL.match(line))}
-    if "binary" in labels or any(line.startswith(_BINARY) for line in told):
-        kind = "binary"
-    elif any(word in label for label in labels for word in _MOVED):
-        kind = "rename"
-    elif not {2, 3} <= stages:
-        kind = "modify/delete"
-    else:
-        kind = "content"
+    if any(line.startswith(_BINARY) for line in told):
+        labels.add("binary")
+    kind = next((k for k, names in _KINDS if labels & set(names)), None)
+    if kind is None:
+        kind = "content" if {2, 3} <= stages else "modify/delete"
     return Conflict(path, kind, tuple(line for line in told if line.startswith("CONFLICT")))
 
 
@@ -87,15 +103,23 @@ def after_merge(repo: Path, merge_output: str) -> list[Conflict]:
     lines = [line.strip() for line in merge_output.splitlines()]
     told = [line for line in lines if line.startswith(("CONFLICT", _BINARY))]
     return [
-        classify(path, stages, (line for line in told if path in line))
+        classify(path, stages, (line for line in told if _names(line, path)))
         for path, stages in sorted(_stages(listed).items())
     ]
 
 
-def predict(repo: Path, ours: str, theirs: str) -> list[Conflict]:
-    """What merging theirs into ours would conflict on, without touching the index, the work
-    tree or a ref: `git merge-tree --write-tree` only writes objects."""
+def _names(line: str, path: str) -> bool:
+    """Whether git's message names the path as a whole word (not inside another path)."""
+    return re.search(rf"(?:^|\s){re.escape(path)}(?:[\s.,:;)]|$)", line) is not None
+
+
+def predict(repo: Path, ours: str, theirs: str, name: str) -> list[Conflict]:
+    """What merging theirs (to be the branch `name`) into ours would conflict on, without
+    touching the index, the work tree or a ref: `git merge-tree --write-tree` only writes
+    objects. Its names for theirs become the branch's, as the real merge writes them."""
     result = git(repo, "merge-tree", "--write-tree", "-z", ours, theirs, check=False)
+    result.stdout = result.stdout.replace(f"~{theirs}", f"~{name.replace('/', '_')}")
+    result.stdout = result.stdout.replace(theirs, name)
     if result.returncode == 0:
         return []
     if result.returncode != 1:  # 1 means conflicts; anything else is git failing

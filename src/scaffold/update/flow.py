@@ -91,7 +91,7 @@ def _update(
     check: bool,
     overwrite_ignored: bool,
 ) -> UpdateResult:
-    state = inspect_project(project)
+    state = inspect_project(project, read_only=check)
     history = template_history(state)
     installed = installed_version()
     check_record(state, history, overrides, installed, migrations)
@@ -121,6 +121,7 @@ def _update(
     )
     old_answers = migrate_answers(state.record.answers, old_version, installed, migrations)
     result.env_changes = catalog.env_changes(framework, {**answers, **old_answers}, answers)
+    result.env_missing = not (state.path / env_file.ENV_FILE).exists()
     previewing = dry_run or check
     if history.backed_out:
         result.notes.append(
@@ -152,23 +153,19 @@ def _update(
         ).stdout.strip()
     _classify(result, state.path, history.base, commit)
     in_the_way = _ignored_in_the_way(state, [*result.added, *(new for _, new in result.renamed)])
-    if previewing:
-        result.status = "dry-run" if dry_run else "update-available"
-        if dry_run:
-            result.diff = git(state.path, "diff", "-M", history.base, commit).stdout
-        result.conflicts = conflicts.predict(state.path, state.head, commit)
-        if in_the_way:
-            result.notes.append(
-                f"the update adds {_listing(in_the_way)}, which you have as ignored, untracked "
-                "file(s); the merge refuses to overwrite them unless given --overwrite-ignored"
-            )
+    refusals = _refusals(state, result.files, [] if overwrite_ignored else in_the_way, check)
+    if check:
+        result.status = "update-available"
+        result.conflicts = conflicts.predict(state.path, "HEAD", commit, TEMPLATE_BRANCH)
+        result.notes += [f"the update would refuse: {refusal}" for refusal in refusals]
         return result
-    if in_the_way and not overwrite_ignored:
-        raise BadInput(
-            f"the update adds {_listing(in_the_way)}, which you have as ignored, untracked "
-            "file(s); git would overwrite them without a word",
-            "move them away, or rerun with --overwrite-ignored to take the template's",
-        )
+    if refusals:
+        raise refusals[0]
+    if dry_run:
+        result.status = "dry-run"
+        result.diff = git(state.path, "diff", "-M", history.base, commit).stdout
+        result.conflicts = conflicts.predict(state.path, "HEAD", commit, TEMPLATE_BRANCH)
+        return result
     if in_the_way:
         result.notes.append(f"replaced your ignored, untracked {_listing(in_the_way)}")
     result.template_commit = commit
@@ -191,6 +188,73 @@ def _listing(paths: list[str]) -> str:
     return ", ".join(shown(path) for path in paths)
 
 
+def _refusals(
+    state: ProjectState, touched: list[str], in_the_way: list[str], check: bool
+) -> list[BadInput]:
+    """What stops the merge before it starts; a dry run and the real update raise the first,
+    a check lists them all."""
+    found = []
+    hidden = _hidden_from_status(state.path, touched)
+    if hidden:
+        names = " ".join(shown(path) for path, _ in hidden)
+        flags = " ".join(sorted({f"--no-{flag}" for _, flag in hidden}))
+        found.append(
+            BadInput(
+                f"the update changes {names}, which git is told to ignore changes to "
+                f"({', '.join(sorted({flag for _, flag in hidden}))}); the merge would "
+                "overwrite or lose what you changed there",
+                f"run `git update-index {flags} {names}`, commit or stash your change, then rerun",
+            )
+        )
+    if in_the_way:
+        found.append(
+            BadInput(
+                f"the update adds {_listing(in_the_way)}, which you have as ignored, untracked "
+                "file(s); git would overwrite them without a word",
+                "move them away, or rerun with --overwrite-ignored to take the template's",
+            )
+        )
+    elsewhere = None if check else _checked_out_elsewhere(state.path)
+    if elsewhere:
+        found.append(
+            BadInput(
+                f"{TEMPLATE_BRANCH} is checked out in the worktree {elsewhere}, and the update "
+                "moves it",
+                f"switch that worktree to another branch (or `git worktree remove {elsewhere}`)"
+                ", then rerun",
+            )
+        )
+    return found
+
+
+def _hidden_from_status(repo: Path, paths: list[str]) -> list[tuple[str, str]]:
+    """(path, flag) for each path git hides changes to: skip-worktree (`S`) or
+    assume-unchanged (a lower-case tag)."""
+    if not paths:
+        return []
+    listed = git(
+        repo, "ls-files", "-v", "-z", "--", *paths, env={"GIT_LITERAL_PATHSPECS": "1"}
+    ).stdout.split("\0")
+    hidden = []
+    for entry in filter(None, listed):
+        tag, path = entry[0], entry[2:]
+        if tag == "S":
+            hidden.append((path, "skip-worktree"))
+        elif tag.islower():
+            hidden.append((path, "assume-unchanged"))
+    return hidden
+
+
+def _checked_out_elsewhere(repo: Path) -> str | None:
+    """The other worktree that has the template branch checked out, if one does."""
+    listed = git(repo, "worktree", "list", "--porcelain", check=False).stdout
+    for block in listed.split("\n\n"):
+        lines = block.splitlines()
+        if f"branch {TEMPLATE_REF}" in lines and lines[0].startswith("worktree "):
+            return shown(lines[0].removeprefix("worktree "))
+    return None
+
+
 def _ignored_in_the_way(state: ProjectState, paths: list[str]) -> list[str]:
     """Paths the merge adds that exist in the work tree untracked: ignored files, since the
     project is clean. git's merge overwrites those silently."""
@@ -205,8 +269,13 @@ def _ignored_in_the_way(state: ProjectState, paths: list[str]) -> list[str]:
         *present,
         env={"GIT_LITERAL_PATHSPECS": "1"},
     ).stdout
-    tracked = set(listed.split("\0"))
-    return [path for path in present if path not in tracked]
+    tracked = [name for name in listed.split("\0") if name]
+    # A tracked directory at the path is a file/directory conflict, not an ignored file.
+    return [
+        path
+        for path in present
+        if not any(name == path or name.startswith(f"{path}/") for name in tracked)
+    ]
 
 
 def _follow_answers_in_env(
@@ -221,6 +290,8 @@ def _follow_answers_in_env(
             f"could not update .env ({os.strerror(error.errno) if error.errno else error}); "
             "make the changes below by hand"
         )
+    except env_file.NotEditable as error:
+        result.notes.append(f"did not update .env: {error}; make the changes below by hand")
 
 
 def commit_message(old: str, new: str, changes: list[tuple[str, Any, Any]]) -> str:
@@ -246,9 +317,9 @@ def merge_template(
 
     The ref move and the merge run to their end as one step: an interrupt that arrives
     meanwhile is raised after it, so the project is either merged or as before, never half."""
-    created = history.ref != TEMPLATE_REF  # a clone's first update creates the local branch
-    old_tip = history.ref_tip
-    moved = commit != old_tip or created
+    old_tip = state.local_tip  # None: a clone's first update creates the local branch
+    created = old_tip is None
+    moved = commit != old_tip
     completed = False
     try:
         with interrupts.held():
@@ -273,7 +344,7 @@ def _move_and_merge(
     state: ProjectState,
     created: bool,
     moved: bool,
-    old_tip: str,
+    old_tip: str | None,
     commit: str,
     answers: dict[str, Any],
     result: UpdateResult,
@@ -286,7 +357,7 @@ def _move_and_merge(
             "scaffold update",
             TEMPLATE_REF,
             commit,
-            "" if created else old_tip,
+            old_tip or "",
         )
     title = f"Merge {TEMPLATE_BRANCH} ({result.version_span})"
     merge = git(
@@ -321,18 +392,28 @@ def _merge_hint(repo: Path) -> str:
     )
 
 
-def _restore(state: ProjectState, commit: str, old_tip: str, moved: bool, created: bool) -> None:
-    """Undo a half-done merge: user's branch and tree as before, template branch at its old tip."""
+def _restore(
+    state: ProjectState, commit: str, old_tip: str | None, moved: bool, created: bool
+) -> None:
+    """Undo a half-done merge: user's branch and tree as before, template branch at its old tip.
+
+    Only a merge that started is reset: one git refused leaves the tree as it was, and a
+    reset would wipe changes git hides (assume-unchanged files)."""
     path = state.path
     if git_out(path, "rev-parse", "HEAD") != state.head:
         return  # the merge finished; keep it
-    lock = Path(git_out(path, "rev-parse", "--git-path", "index.lock") or "index.lock")
-    (path / lock).unlink(missing_ok=True)  # left by our own git child, killed by Ctrl-C
-    if (path / (git_out(path, "rev-parse", "--git-path", "MERGE_HEAD") or "MERGE_HEAD")).exists():
+    lock = path / (git_out(path, "rev-parse", "--git-path", "index.lock") or "index.lock")
+    killed = lock.exists()  # left by our own git child, killed by Ctrl-C
+    lock.unlink(missing_ok=True)
+    merge_head = git_out(path, "rev-parse", "--git-path", "MERGE_HEAD") or "MERGE_HEAD"
+    started = (path / merge_head).exists()
+    if started:
         git(path, "merge", "--abort", check=False)
-    git(path, "reset", "--hard", "--quiet", state.head, check=False)
+    if started or killed:
+        git(path, "reset", "--hard", "--quiet", state.head, check=False)
     if moved and git_out(path, "rev-parse", "--verify", "--quiet", TEMPLATE_REF) == commit:
         if created:
             git(path, "update-ref", "-d", TEMPLATE_REF, commit, check=False)
         else:
+            assert old_tip is not None
             git(path, "update-ref", TEMPLATE_REF, old_tip, commit, check=False)

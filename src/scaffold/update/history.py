@@ -47,6 +47,14 @@ def template_history(state: ProjectState) -> TemplateHistory:
             f"fetch it (git fetch origin {TEMPLATE_BRANCH}:{TEMPLATE_BRANCH}) or "
             "recreate it from the current answers with `scaffold adopt`",
         )
+    if state.diverged_from is not None:
+        remote = state.diverged_from.removeprefix("refs/remotes/")
+        raise BadInput(
+            f"{TEMPLATE_BRANCH} and {remote} have diverged: each has template commits the "
+            "other lacks",
+            f"keep the team's: git branch -f {TEMPLATE_BRANCH} {remote} (or push yours), "
+            "then rerun",
+        )
     tip = _before_backed_out_merge(state) or state.template_tip
     base = git_out(state.path, "merge-base", tip, state.head)
     if base is None:

@@ -53,6 +53,12 @@ def report_lines(result: UpdateResult) -> list[str]:
     lines += [f"Note: {note}" for note in result.notes]
     if result.env_followed:
         lines += followed_lines(result)
+    elif result.env_missing and result.env_changes:
+        lines.append(
+            "Note: there is no .env; create it from .env.example (cp .env.example .env) and "
+            "put new secrets in it, e.g. from python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'"
+        )
     else:
         lines += env_lines(result.env_changes)
     if ".env.example" in result.updated + result.added and not result.env_changes:

@@ -31,6 +31,7 @@ class UpdateResult:
     env_changes: list[catalog.EnvChange] = field(default_factory=list)  # what .env needs
     env_edits: list[EnvEdit] = field(default_factory=list)  # what the update did to .env
     env_followed: bool = False  # .env exists and was brought in line with the answers
+    env_missing: bool = False  # the project has no .env at all
     notes: list[str] = field(default_factory=list)  # things the user must know
 
     @property
@@ -55,7 +56,7 @@ class UpdateResult:
 
     def as_dict(self) -> dict[str, Any]:
         body = {key: getattr(self, key) for key in self.__dataclass_fields__}
-        body["project"] = str(self.project)
+        body["project"] = shown(str(self.project))
         body["update_available"] = self.update_available
         body["files"] = [shown(name) for name in self.files]
         for key in ("updated", "added", "removed"):
