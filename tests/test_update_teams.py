@@ -173,31 +173,22 @@ def test_a_tracked_name_that_is_not_utf8_moves_with_a_package_rename(tmp_path: P
 # git's reasons, and conflict kinds
 
 
-def test_a_skip_worktree_file_is_named_with_the_fix(tmp_path: Path, templates: Path) -> None:
-    project = generate(tmp_path / "shop", "flask")
-    git(project, "update-index", "--skip-worktree", "pyproject.toml")
-    edit(project / "pyproject.toml", lambda t: t + "# local\n")
-    pyproject = next(templates.glob("flask/template/pyproject.toml*"))
-    edit(pyproject, lambda t: t + "# from the template\n")
-    line = refused_without_change(project, says="pyproject.toml")
-    assert "git update-index --no-skip-worktree pyproject.toml" in line
-    refused_without_change(project, "--dry-run", says="skip-worktree")  # as the real run
-    checked = update(project, "--check")
-    assert checked.exit_code == 4 and "the update would refuse" in checked.output
-
-
-def test_an_assume_unchanged_change_survives_a_refused_update(
-    tmp_path: Path, templates: Path
+@pytest.mark.parametrize("flag", ["skip-worktree", "assume-unchanged"])
+def test_a_change_git_hides_is_named_with_the_fix_and_survives(
+    flag: str, tmp_path: Path, templates: Path
 ) -> None:
-    """The review found data loss: git refused the merge, and the rollback's reset --hard
-    wiped the change git was told not to look at."""
+    """git's own refusal named no file; and the review found data loss: after git refused
+    the merge, the rollback's reset --hard wiped the assume-unchanged change."""
     project = generate(tmp_path / "shop", "flask")
-    git(project, "update-index", "--assume-unchanged", "pyproject.toml")
+    git(project, "update-index", f"--{flag}", "pyproject.toml")
     edit(project / "pyproject.toml", lambda t: t + "# my local tweak\n")
     pyproject = next(templates.glob("flask/template/pyproject.toml*"))
     edit(pyproject, lambda t: t + "# from the template\n")
-    line = refused_without_change(project, says="assume-unchanged")
-    assert "--no-assume-unchanged pyproject.toml" in line
+    line = refused_without_change(project, says="pyproject.toml, which git is told to ignore")
+    assert f"git update-index --no-{flag} pyproject.toml" in line
+    refused_without_change(project, "--dry-run", says=flag)  # as the real run
+    checked = update(project, "--check")
+    assert checked.exit_code == 4 and "the update would refuse" in checked.output
     assert (project / "pyproject.toml").read_text().endswith("# my local tweak\n")
 
 
