@@ -49,9 +49,10 @@ def print_table(results: dict[str, Series], reference: Series) -> None:
 
 
 def timed_run(
-    argv: Sequence[str], cwd: str | None = None, env: dict | None = None
+    argv: Sequence[str], cwd: str | None = None, env: dict | None = None, expect: int = 0
 ) -> tuple[float, float]:
-    """Run argv; return (wall seconds, peak RSS of the child in MB). Fails loudly on error."""
+    """Run argv; return (wall seconds, peak RSS of the child in MB). Fails loudly unless it
+    exits with `expect` (0, or e.g. a check's "update available" code)."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -59,8 +60,11 @@ def timed_run(
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr.read().decode()[-500:]}")
+    if proc.returncode != expect:
+        raise SystemExit(
+            f"{' '.join(argv)} exited {proc.returncode}, not {expect}: "
+            f"{proc.stderr.read().decode()[-500:]}"
+        )
     return elapsed, usage.ru_maxrss / 1024
 
 
