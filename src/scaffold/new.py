@@ -15,7 +15,7 @@ from scaffold import __version__, catalog
 from scaffold.errors import BadInput, OperationFailed, SystemRefused
 from scaffold.project import render_env_file
 from scaffold.questions import Answers, Question, resolve_answers
-from scaffold.render import render_project, templates_source
+from scaffold.render import layer_names, render_project, templates_source
 from scaffold.repository import (
     GIT_TIMEOUT,
     NO_HOOKS,
@@ -251,7 +251,7 @@ def _write_project(
         if use_git:
             message = (
                 f"Render {framework.title} project with scaffold {__version__}\n\n"
-                f"Scaffold-Templates: {templates_source()}"
+                f"Scaffold-Templates: {templates_source(layer_names(framework.name))}"
             )
             repository = init_repository(staging, answers, message, git_templates)
         stage = repository.stage if repository is not None else None

@@ -42,24 +42,29 @@ def templates_root() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "templates"
 
 
-def templates_source() -> str:
+def templates_source(layers: tuple[str, ...]) -> str:
     """Where renders come from, for the template branch's commits: the installed scaffold, or
-    the SCAFFOLD_TEMPLATES folder with a hash of its contents (a template author's edits)."""
+    the SCAFFOLD_TEMPLATES folder with a hash of the layers rendered (a template author's
+    edits)."""
     if not os.environ.get("SCAFFOLD_TEMPLATES"):
         return f"scaffold {__version__}"
     root = templates_root().resolve()
-    return f"{root} sha256:{_contents_hash(root)}"
+    return f"{root} sha256:{_contents_hash(root, layers)}"
 
 
 @cache
-def _contents_hash(root: Path) -> str:
+def _contents_hash(root: Path, layers: tuple[str, ...]) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(f"{path.relative_to(root).as_posix()}\0".encode(errors="surrogateescape"))
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for layer in layers:
+        for folder, directories, files in os.walk(root / layer):
+            directories[:] = sorted(name for name in directories if name != "__pycache__")
+            for name in sorted(files):
+                path = Path(folder, name)
+                relative = path.relative_to(root).as_posix()
+                digest.update(f"{relative}\0".encode(errors="surrogateescape"))
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:16]
 
 

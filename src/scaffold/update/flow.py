@@ -132,7 +132,7 @@ def _update(
         if not previewing:
             put_back(state, history)
         return result
-    source = templates_source()
+    source = templates_source(layers)
     if new_tree and _replaces_authors_render(history.source, source):
         result.notes.append(
             f"{TEMPLATE_BRANCH} was rendered from {history.source}; this update renders from "
