@@ -257,13 +257,12 @@ def check_main(args: argparse.Namespace) -> None:
         assert_reported()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    reference = next(iter(results.values()))
-    print(
-        f"Check for one template change (.editorconfig), {args.framework}, {args.rounds} "
-        f"rounds, interleaved, load average {load:.1f} -> {os.getloadavg()[0]:.1f}"
+    report(
+        f"Check for one template change (.editorconfig), {args.framework}, {args.rounds} rounds",
+        load,
+        bytecode,
+        results,
     )
-    print(bytecode + "\n")
-    print_table(results, reference)
     # Per project, and scaffold against copier on the same number of projects.
     one, many, copier_one, copier_many = results.values()
     print("\n| what | projects | median s | per project s | vs copier |")
@@ -276,6 +275,15 @@ def check_main(args: argparse.Namespace) -> None:
     ):
         ratio = f"{series.median / versus.median:.2f}x" if versus else "ref"
         print(f"| {series.name} | {n} | {series.median:.3f} | {series.median / n:.3f} | {ratio} |")
+
+
+def report(title: str, load: float, bytecode: str, results: dict, extra: str = "") -> None:
+    """The run's conditions, then its table (the first job is the reference)."""
+    print(f"{title}, interleaved, load average {load:.1f} -> {os.getloadavg()[0]:.1f}")
+    print(bytecode + "\n")
+    if extra:
+        print(extra)
+    print_table(results, next(iter(results.values())))
 
 
 def main() -> None:
@@ -354,15 +362,10 @@ def main() -> None:
                 raise SystemExit(f"{where.name} did not receive the template change")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    reference = next(iter(results.values()))
-    print(
-        f"One template change (.editorconfig), {args.rounds} rounds, interleaved, "
-        f"load average {load:.1f} -> {os.getloadavg()[0]:.1f}"
+    extra = f"baseline: scaffold from {baseline / 'src'}\n" if baseline else ""
+    report(
+        f"One template change (.editorconfig), {args.rounds} rounds", load, bytecode, results, extra
     )
-    print(bytecode + "\n")
-    if baseline:
-        print(f"baseline: scaffold from {baseline / 'src'}\n")
-    print_table(results, reference)
 
 
 if __name__ == "__main__":

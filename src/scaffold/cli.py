@@ -237,7 +237,7 @@ def update(
     if dry_run and check:
         raise_usage("--dry-run and --check do not go together", "pick one")
     from scaffold.errors import EXIT_INTERRUPTED
-    from scaffold.update.batch import Outcome, distinct
+    from scaffold.update.batch import Outcome, distinct, interrupted, stopped_line
 
     paths = distinct(projects or (Path("."),))
     several = len(paths) > 1
@@ -260,14 +260,9 @@ def update(
     except KeyboardInterrupt:
         if not several:
             raise
-        rest = paths[len(outcomes) :]
-        outcomes += [Outcome(rest[0], None, stopped="interrupted, as before")]
-        outcomes += [Outcome(path, None, stopped="not started") for path in rest[1:]]
-        click.echo(
-            f"scaffold: interrupted during {rest[0]}, which is as before; "
-            f"{len(paths) - len(rest)} project(s) done, {len(rest) - 1} not started",
-            err=True,
-        )
+        stopped = interrupted(paths, outcomes)
+        click.echo(f"scaffold: {stopped_line(outcomes, stopped)}", err=True)
+        outcomes += stopped
     if as_json:
         bodies = [outcome.as_dict() for outcome in outcomes]
         click.echo(json.dumps(bodies if several else bodies[0], indent=2))

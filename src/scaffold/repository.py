@@ -22,6 +22,7 @@ TEMPLATE_BRANCH = "scaffold/template"
 TEMPLATE_REF = f"refs/heads/{TEMPLATE_BRANCH}"
 GIT_TIMEOUT = 60
 NO_HOOKS = ("-c", "core.hooksPath=/dev/null")  # the user's hooks must not run on our commits
+LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}  # `[x]` or `*` in a name is that name
 
 
 def git(
@@ -140,7 +141,7 @@ def stage_exactly(repo: Path, root: Path, files: Iterable[str], index: Path | No
 
     --force ignores every ignore rule; literal pathspecs keep names like `[x]` or `*` as they are.
     """
-    env = {"GIT_LITERAL_PATHSPECS": "1"}
+    env = dict(LITERAL_PATHS)
     if index is not None:
         env["GIT_INDEX_FILE"] = str(index)
     git(

@@ -103,5 +103,20 @@ def update_many(
             yield Outcome(project, result, None, check)
 
 
+def interrupted(projects: list[Path], done: list[Outcome]) -> list[Outcome]:
+    """The outcomes of the projects an interrupt stopped: the one it hit, then the rest."""
+    rest = projects[len(done) :]
+    return [Outcome(rest[0], None, stopped="interrupted, as before")] + [
+        Outcome(path, None, stopped="not started") for path in rest[1:]
+    ]
+
+
+def stopped_line(done: list[Outcome], stopped: list[Outcome]) -> str:
+    return (
+        f"interrupted during {stopped[0].project}, which is as before; "
+        f"{len(done)} project(s) done, {len(stopped) - 1} not started"
+    )
+
+
 def worst(codes: Iterable[int]) -> int:
     return max(codes, key=SEVERITY.index, default=EXIT_OK)

@@ -26,6 +26,7 @@ from scaffold.project import (
 )
 from scaffold.render import layer_names, render_project, source_origin, templates_source
 from scaffold.repository import (
+    LITERAL_PATHS,
     NO_HOOKS,
     TEMPLATE_BRANCH,
     TEMPLATE_REF,
@@ -176,12 +177,11 @@ def _update(
 
 
 def _replaces_authors_render(rendered_from: str | None, source: str) -> bool:
-    """The tip came from a SCAFFOLD_TEMPLATES folder, and this render comes from elsewhere:
-    both may say the same version, so the author's changes would go without a word."""
-    if rendered_from is None or rendered_from == f"scaffold {installed_version()}":
-        return False
-    authored = " sha256:" in rendered_from
-    return authored and source_origin(rendered_from) != source_origin(source)
+    """The tip came from a SCAFFOLD_TEMPLATES folder (its source carries a hash), and this
+    render comes from elsewhere: both may say the same version, so the author's changes would
+    go without a word."""
+    authored = rendered_from is not None and " sha256:" in rendered_from
+    return authored and source_origin(rendered_from or "") != source_origin(source)
 
 
 def _listing(paths: list[str]) -> str:
@@ -232,9 +232,7 @@ def _hidden_from_status(repo: Path, paths: list[str]) -> list[tuple[str, str]]:
     assume-unchanged (a lower-case tag)."""
     if not paths:
         return []
-    listed = git(
-        repo, "ls-files", "-v", "-z", "--", *paths, env={"GIT_LITERAL_PATHSPECS": "1"}
-    ).stdout.split("\0")
+    listed = git(repo, "ls-files", "-v", "-z", "--", *paths, env=LITERAL_PATHS).stdout.split("\0")
     hidden = []
     for entry in filter(None, listed):
         tag, path = entry[0], entry[2:]
@@ -267,7 +265,7 @@ def _ignored_in_the_way(state: ProjectState, paths: list[str]) -> list[str]:
         "-z",
         "--",
         *present,
-        env={"GIT_LITERAL_PATHSPECS": "1"},
+        env=LITERAL_PATHS,
     ).stdout
     tracked = [name for name in listed.split("\0") if name]
     # A tracked directory at the path is a file/directory conflict, not an ignored file.
@@ -374,22 +372,11 @@ def _move_and_merge(
     )
     result.conflicts = conflicts.after_merge(state.path, merge.stdout)
     if merge.returncode != 0 and not result.conflicts:
-        raise OperationFailed(f"git merge failed: {git_reason(merge)}", _merge_hint(state.path))
-
-
-def _merge_hint(repo: Path) -> str:
-    """What to do when git refused to start the merge: most often a file git hides from
-    status (skip-worktree) that the merge must change."""
-    listed = git(repo, "ls-files", "-v", "-z", check=False).stdout.split("\0")
-    hidden = [entry[2:] for entry in listed if entry.startswith("S ")]
-    if not hidden:
-        return "your branch is unchanged; fix the cause and rerun"
-    names = " ".join(shown(name) for name in hidden)
-    return (
-        f"your branch is unchanged; {names} {'is' if len(hidden) == 1 else 'are'} marked "
-        f"skip-worktree, which hides changes from git status: run `git update-index "
-        f"--no-skip-worktree {names}`, commit or stash the change, then rerun"
-    )
+        # Files git hides were refused before (_refusals); what is left is git's own reason.
+        raise OperationFailed(
+            f"git merge failed: {git_reason(merge)}",
+            "your branch is unchanged; fix the cause and rerun",
+        )
 
 
 def _restore(
