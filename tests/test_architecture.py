@@ -97,7 +97,7 @@ def test_no_framework_name_is_branched_on_outside_the_catalog() -> None:
     hits = [
         f"{path.relative_to(SRC)}:{number}: {line.strip()}"
         for path in SRC.rglob("*.py")
-        if path.name != "catalog.py"
+        if path.relative_to(SRC).parts[0] != "catalog"
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if pattern.search(line)
     ]
