@@ -33,6 +33,7 @@ import pytest
 from scaffold import catalog
 from scaffold.nginx_site import LocalSite, make_self_signed, write_prefix
 from tests.helpers import (
+    available_frameworks,
     dotenv_values,
     generate,
     make_venv,
@@ -50,7 +51,7 @@ NGINX = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin")
 
 def _cases() -> list[pytest.param]:
     cases = []
-    for framework in catalog.FRAMEWORKS:
+    for framework in map(catalog.get, available_frameworks()):
         for choice in framework.interface_choices or (None,):
             data = ["auth=accounts", "database=sqlite"]
             if choice:

@@ -24,6 +24,7 @@ import pytest
 
 from scaffold import catalog
 from tests.helpers import (
+    available_frameworks,
     dotenv_values,
     free_port,
     generate,
@@ -41,7 +42,7 @@ FRONT_HEADERS = {"Host": "example.com", "X-Forwarded-Proto": "https"}
 
 def _cases() -> list[pytest.param]:
     cases = []
-    for framework in catalog.FRAMEWORKS:
+    for framework in map(catalog.get, available_frameworks()):
         for interface in framework.interface_choices or (None,):
             for database in ("sqlite", "postgresql"):
                 data = [f"database={database}"]

@@ -9,7 +9,20 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from scaffold.catalog import django, falcon, fastapi, flask, pyramid
+from scaffold.catalog import (
+    aiohttp,
+    bottle,
+    cherrypy,
+    django,
+    falcon,
+    fastapi,
+    flask,
+    pyramid,
+    sanic,
+    starlette,
+    tornado,
+    turbogears,
+)
 from scaffold.catalog.model import ChoiceFact, EnvVar, Framework, Server, ServerSetup
 from scaffold.catalog.shared import (
     ASYNC_WORDS,
@@ -48,6 +61,13 @@ FRAMEWORKS: tuple[Framework, ...] = (
     fastapi.FRAMEWORK,
     falcon.FRAMEWORK,
     pyramid.FRAMEWORK,
+    starlette.FRAMEWORK,
+    tornado.FRAMEWORK,
+    sanic.FRAMEWORK,
+    aiohttp.FRAMEWORK,
+    bottle.FRAMEWORK,
+    cherrypy.FRAMEWORK,
+    turbogears.FRAMEWORK,
 )
 
 

@@ -1,0 +1,37 @@
+"""CherryPy's entry in the catalog."""
+
+from __future__ import annotations
+
+from scaffold.catalog.model import EnvVar, Framework
+from scaffold.catalog.shared import (
+    AUTH,
+    DATABASE,
+    MAIL_ENV,
+    POSTGRESQL_SETUP,
+    api_token,
+    database_dependencies,
+    database_url,
+)
+
+FRAMEWORK = Framework(
+    name="cherrypy",
+    title="CherryPy",
+    summary="A minimalist object-oriented app: a tree of Python objects, mounted and served.",
+    traits=("object-oriented", "minimalist", "mature", "small-apps", "wsgi"),
+    app_entry="{package}.app:create_app()",
+    dev_command="python -m {package}.app",
+    dev_port=8080,
+    static_probe="robots.txt",
+    serves_pages=True,
+    options=(DATABASE, AUTH),
+    choice_facts=(database_dependencies(DATABASE),),
+    env=(
+        EnvVar("APP_LOG_LEVEL", "INFO", "logging level"),
+        EnvVar("APP_SECRET_KEY", "", "signs the session cookie", secret=True),
+        database_url(),
+        api_token("APP_API_TOKEN"),
+        *MAIL_ENV,
+    ),
+    migrate=(("alembic", "upgrade", "head"),),
+    server_setup=(POSTGRESQL_SETUP,),
+)
