@@ -43,7 +43,7 @@ __all__ = [
     "run",
     "run_cli",
     "serving_env",
-    "served_by_gunicorn",
+    "served_in_production",
     "signal_when",
     "tracked_files",
     "tree_snapshot",
@@ -300,7 +300,7 @@ def serving_env(
     bind: str,
     state: Path,
 ) -> dict[str, str]:
-    """The environment the project's systemd unit gives gunicorn: production settings, the
+    """The environment the project's systemd unit gives its server: production settings, the
     venv first on PATH, a state directory, two workers (limits must hold across both)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
     env.update({k: framework.fill(v, dict(answers)) for k, v in framework.production_env})
@@ -308,7 +308,7 @@ def serving_env(
         {
             "PATH": f"{python.parent}{os.pathsep}{env['PATH']}",
             "STATE_DIRECTORY": str(state),
-            "GUNICORN_BIND": bind,
+            catalog.server_of(framework).bind_env: bind,
             "WEB_CONCURRENCY": "2",
         }
     )
@@ -316,21 +316,29 @@ def serving_env(
 
 
 @contextlib.contextmanager
-def served_by_gunicorn(
-    project: Path, python: Path, env: Mapping[str, str], log_path: Path, healthy: Callable[[], bool]
+def served_in_production(
+    project: Path,
+    framework: catalog.Framework,
+    answers: Mapping[str, str],
+    python: Path,
+    env: Mapping[str, str],
+    log_path: Path,
+    healthy: Callable[[], bool],
 ) -> Iterator[None]:
-    """gunicorn with the project's production config until the block ends; the block starts
-    once `healthy` holds, and the log must show no traceback afterwards."""
+    """The project's production server (gunicorn with its config, or the framework's own) as
+    its systemd unit starts it, until the block ends; the block starts once `healthy` holds,
+    and the log must show no traceback afterwards."""
+    program, *args = catalog.server_of(framework).argv_for(dict(answers))
     with log_path.open("wb") as log:
         server = subprocess.Popen(
-            [str(python.parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py"],
+            [str(python if program == "python" else python.parent / program), *args],
             cwd=project,
             env=dict(env),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_until(healthy, "gunicorn answering /healthz", timeout=90)
+        wait_until(healthy, "the server answering /healthz", timeout=90)
         yield
     finally:
         server.terminate()

@@ -38,7 +38,7 @@ from tests.helpers import (
     generate,
     make_venv,
     migrate_project,
-    served_by_gunicorn,
+    served_in_production,
     serving_env,
 )
 from tests.postgres import postgres_url, reset_postgres
@@ -158,7 +158,9 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
     )
     served = Site(framework, project, sock, tmp_path / "gunicorn.log", secret)
     try:
-        with served_by_gunicorn(project, python, env, served.log, lambda: _healthy(served)):
+        with served_in_production(
+            project, framework, answers, python, env, served.log, lambda: _healthy(served)
+        ):
             yield served
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -128,11 +128,11 @@ def test_app_raising_at_import_fails_the_gunicorn_stage(flask_project: Path, tmp
     init.write_text(OUTSIDE_TESTS.format(raise_line) + init.read_text())
     code, report = check_json(flask_project, tmp, "--no-nginx")
     assert code == 1
-    assert report["failed_stage"] == "gunicorn"
-    message = stage(report, "gunicorn")["message"]
+    assert report["failed_stage"] == "server"
+    message = stage(report, "server")["message"]
     assert "exited with code" in message
     assert "RuntimeError: broken on purpose at import" in message  # the app's error, first
-    assert stage(report, "gunicorn")["log"]
+    assert stage(report, "server")["log"]
     assert stage(report, "shutdown")["status"] == "skipped"
     assert_nothing_left(tmp)
 
@@ -151,8 +151,8 @@ def test_healthz_answering_500_fails_the_gunicorn_stage(flask_project: Path, tmp
     )
     code, report = check_json(flask_project, tmp)
     assert code == 1
-    assert report["failed_stage"] == "gunicorn"
-    assert "answered 500" in stage(report, "gunicorn")["message"]
+    assert report["failed_stage"] == "server"
+    assert "answered 500" in stage(report, "server")["message"]
     assert stage(report, "nginx")["status"] == "skipped"
     assert_nothing_left(tmp)
 

@@ -30,7 +30,7 @@ from tests.helpers import (
     generate,
     make_venv,
     migrate_project,
-    served_by_gunicorn,
+    served_in_production,
     serving_env,
 )
 from tests.postgres import postgres_url, reset_postgres
@@ -119,7 +119,9 @@ def served(request, tmp_path: Path) -> Iterator[Served]:
     migrate_project(project, python, framework.migrate_for(answers), env)
     token = next(v for k, v in dotenv_values(project).items() if k.endswith("API_TOKEN"))
     app = Served(project, port, token)
-    with served_by_gunicorn(project, python, env, tmp_path / "gunicorn.log", lambda: _healthy(app)):
+    with served_in_production(
+        project, framework, answers, python, env, tmp_path / "gunicorn.log", lambda: _healthy(app)
+    ):
         yield app
 
 

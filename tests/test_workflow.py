@@ -121,7 +121,7 @@ def test_a_postgresql_project_tests_on_the_runners_postgresql(project: Path) -> 
         start = steps[names.index("Start PostgreSQL")]["run"]
         assert "systemctl start postgresql" in start and "createdb webshop" in start
         assert names.index("Start PostgreSQL") < names.index(
-            "Test (including the gunicorn boot test)"
+            "Test (including the production server boot test)"
         )
 
 

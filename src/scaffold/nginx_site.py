@@ -34,7 +34,7 @@ class LocalSite:
 
 
 # (name, pattern, required): each pattern matches one contract form in the deploy layer's site.
-_UPSTREAM = re.compile(r"(server\s+)unix:/run/[^;\s]+/gunicorn\.sock(\s+fail_timeout=0\s*;)")
+_UPSTREAM = re.compile(r"(server\s+)unix:/run/[^;\s]+/[\w-]+\.sock(\s+fail_timeout=0\s*;)")
 _LISTEN_HTTP = re.compile(r"(listen\s+)80\b([^;]*;)")
 _LISTEN_HTTPS = re.compile(r"(listen\s+)443(\s+ssl\s+http2\b[^;]*;)")
 _LISTEN_IPV6 = re.compile(r"^[ \t]*listen\s+\[::\]:(?:80|443)\b[^;]*;[ \t]*\n", re.MULTILINE)
@@ -66,7 +66,7 @@ def localize_site(text: str, site: LocalSite) -> str:
     text = sub(
         _UPSTREAM,
         rf"\g<1>unix:{keep(site.upstream_socket)}\g<2>",
-        "server unix:/run/<package>/gunicorn.sock fail_timeout=0;",
+        "server unix:/run/<package>/<server>.sock fail_timeout=0;",
         text,
     )
     text = sub(_LISTEN_HTTP, rf"\g<1>127.0.0.1:{site.http_port}\g<2>", "listen 80 ...;", text)

@@ -140,6 +140,20 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
         "server_notifies": server.notifies,
         "server_reloads": server.reloads,
         "socket_name": server.socket_name,
+        "server_container_command": [
+            *server.argv_for(answers),
+            server.bind_flag,
+            "0.0.0.0:8000",
+            *server.container_args,
+        ],
+        "server_container_args": list(server.container_args),
+        # The command as `python ARGS` with the venv's interpreter (the generated boot test).
+        "server_program": server.command[0],
+        "server_python_args": (
+            server.argv_for(answers)[1:]
+            if server.command[0] == "python"
+            else ["-m", *server.argv_for(answers)]
+        ),
         "server_dependencies": list(server.dependencies_for(interface)),
         # (hook, module, function): gunicorn.conf.py imports each only when its hook runs.
         "gunicorn_hooks": [

@@ -95,6 +95,7 @@ class Server:
     reloads: bool = True
     # The packages it needs per interface; an own server comes with the framework.
     dependencies: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    container_args: tuple[str, ...] = ()  # what the container's command adds
 
     @property
     def socket_name(self) -> str:
@@ -103,8 +104,11 @@ class Server:
     def dependencies_for(self, interface: str) -> tuple[str, ...]:
         return dict(self.dependencies).get(interface, ())
 
+    def argv_for(self, answers: dict[str, Any]) -> list[str]:
+        return [part.format(package=answers["package"]) for part in self.command]
+
     def command_for(self, answers: dict[str, Any]) -> str:
-        return shlex.join(part.format(package=answers["package"]) for part in self.command)
+        return shlex.join(self.argv_for(answers))
 
 
 @dataclass(frozen=True)

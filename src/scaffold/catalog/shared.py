@@ -47,6 +47,7 @@ GUNICORN = Server(
     "GUNICORN_BIND",
     DEPLOY_ENV,
     dependencies=tuple(SERVER_DEPENDENCIES.items()),
+    container_args=("--worker-tmp-dir", "/dev/shm"),
 )
 
 

@@ -1,8 +1,9 @@
 """The `check` flow: project -> fresh venv -> install -> its own tests -> framework checks ->
-gunicorn (production config) -> nginx in front -> HTTP probes -> graceful shutdown -> report.
+its server (gunicorn or the framework's own, production config) -> nginx in front -> HTTP
+probes -> graceful shutdown -> report.
 
 `preflight` refuses what cannot be checked before anything exists; `runner` orders the stages
-of `stages` (venv, install, tests, checks) and `serving` (gunicorn, nginx, shutdown) in a
+of `stages` (venv, install, tests, checks) and `serving` (server, nginx, shutdown) in a
 `workspace` that is removed in all cases, Ctrl-C included; `report` holds what they return.
 
 `rehearsal` (`scaffold check --systemd`) deploys the project with its own deploy/install.sh

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from scaffold import catalog
 from scaffold.check.preflight import Target
 from scaffold.check.report import StageFailed
 from scaffold.errors import OperationFailed
@@ -86,6 +87,7 @@ class Probes:
         self.package = target.package
         self.domain = target.domain
         self.unit = f"{target.package}.service"
+        self.server = catalog.server_of(target.framework)
 
     # -- requests, through nginx --------------------------------------------------------------
 
@@ -238,7 +240,7 @@ class Probes:
         ]
 
     def service(self) -> str:
-        """The socket and the service are active; every gunicorn process runs as the service
+        """The socket and the service are active; every server process runs as the service
         user, which is not nginx's; nothing the app wrote in its state directory is readable by
         other users."""
         problems = []
@@ -254,10 +256,12 @@ class Probes:
                 f"{self.unit} runs {len(processes)} process(es), expected a master and its workers"
             )
         if others:
-            problems.append(f"gunicorn runs as {', '.join(others)}, not only as {user}")
+            problems.append(f"{self.server.title} runs as {', '.join(others)}, not only as {user}")
         nginx = self.machine.run("ps", "-C", "nginx", "--no-headers", "-o", "user:32", check=False)
         if user in nginx.stdout.split():
-            problems.append(f"gunicorn runs as {user}, nginx's own user: nginx could read .env")
+            problems.append(
+                f"{self.server.title} runs as {user}, nginx's own user: nginx could read .env"
+            )
         state = f"/var/lib/{self.package}"
         exposed = self.machine.run("find", state, "-perm", "-o=r", "-type", "f", check=False)
         if exposed.stdout.strip():
@@ -266,7 +270,7 @@ class Probes:
         if problems:
             raise StageFailed("; ".join(problems))
         return (
-            f"{self.package}.socket and {self.unit} active; {len(processes)} gunicorn "
+            f"{self.package}.socket and {self.unit} active; {len(processes)} {self.server.title} "
             f"processes, all as {user}, not nginx's user; nothing in {state} readable by others"
         )
 
@@ -314,7 +318,11 @@ class Probes:
         return {pid for pid, _, parent in self.service_processes() if str(parent) == master}
 
     def reload(self) -> str:
-        """`systemctl reload` under a short load on 127.0.0.1:443: no request fails."""
+        """How a deploy swaps in new code, under a short load on 127.0.0.1:443: no request
+        fails. `systemctl reload` where the server reloads gracefully (its master stays, its
+        workers are replaced); else `systemctl restart`, with the socket holding connections."""
+        reloads = self.server.reloads
+        verb = "reload" if reloads else "restart"
         master = self.show("MainPID")
         old = self._workers(master)
         self.machine.run("rm", "-f", STOP_FILE)
@@ -334,17 +342,18 @@ class Probes:
             if load.stdout is None or load.stdout.readline().strip() != "started":
                 raise StageFailed("the load generator did not start")
             time.sleep(0.5)
-            self.machine.run("systemctl", "reload", self.unit)
+            self.machine.run("systemctl", verb, self.unit)
             started = time.monotonic()
             while time.monotonic() - started < RELOAD_TIMEOUT:
-                workers = self._workers(master)
-                if workers and not workers & old:
+                main = master if reloads else self.show("MainPID")
+                workers = self._workers(main)
+                if workers and not workers & old and (reloads or main not in ("0", master)):
                     break
                 time.sleep(0.2)
             else:
                 raise StageFailed(
                     f"{self.unit}'s old workers {sorted(old)} were still running "
-                    f"{RELOAD_TIMEOUT:.0f}s after the reload"
+                    f"{RELOAD_TIMEOUT:.0f}s after systemctl {verb}"
                 )
             took = time.monotonic() - started
             time.sleep(0.5)  # the new workers serve a little
@@ -358,17 +367,18 @@ class Probes:
         if counts["failed"] or not counts["ok"]:
             raise StageFailed(
                 f"{counts['failed']} of {counts['ok'] + counts['failed']} requests failed "
-                f"during systemctl reload: {'; '.join(counts['errors'])}"
+                f"during systemctl {verb}: {'; '.join(counts['errors'])}"
             )
-        if self.show("MainPID") != master:
+        if reloads and self.show("MainPID") != master:
             raise StageFailed(f"the reload replaced the master {master}; it should keep it")
         return (
-            f"systemctl reload: {len(old)} workers replaced in {took:.1f}s under load, "
+            f"systemctl {verb}: {len(old)} workers replaced in {took:.1f}s under load, "
             f"{counts['ok']} requests, none failed"
         )
 
     def journal(self) -> str:
-        """gunicorn's access log lines (client, request, status, duration) are in the journal."""
+        """The server's access log lines (client, request, status, duration) are in the
+        journal."""
         lines = self.machine.run(
             "journalctl", "--unit", self.unit, "--no-pager", "--output", "cat"
         ).stdout.splitlines()

@@ -168,7 +168,7 @@ def _probe_forwarded_headers(
         )
     seen = recorder.requests_for(marker)
     if forged and not seen:
-        problems.append("the forged-header request never reached gunicorn")
+        problems.append("the forged-header request never reached the server")
     for headers in seen[:1]:
         if headers.get("x-forwarded-proto") != ["https"]:
             problems.append(
@@ -204,5 +204,5 @@ def _probe_static(ctx: CheckContext, https: HttpsGet, recorder: UpstreamRecorder
     if not (reply.header("Cache-Control") or reply.header("Expires")):
         problems.append(f"/static/{probe} has no Cache-Control or Expires header")
     if recorder.requests_for(marker):
-        problems.append(f"/static/{probe} was passed to gunicorn; nginx should serve it")
+        problems.append(f"/static/{probe} was passed to the server; nginx should serve it")
     return problems

@@ -46,7 +46,7 @@ CHAIN = ("wheelhouse", "machine", "services", "install")
 INSTALL_TIMEOUT = 600
 NGINX_RELOAD_WAIT = 10.0
 # How install.sh's own lines say what it did to the service.
-SERVICE_STEPS = ("starting", "reloading", "the units changed")
+SERVICE_STEPS = ("starting", "reloading", "restarting", "the units changed")
 WHEELHOUSE = "/wheelhouse"
 
 

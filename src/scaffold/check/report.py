@@ -10,7 +10,7 @@ from typing import Any
 
 from scaffold.errors import OperationFailed
 
-STAGES = ("venv", "install", "tests", "checks", "gunicorn", "nginx", "shutdown")
+STAGES = ("venv", "install", "tests", "checks", "server", "nginx", "shutdown")
 
 
 @dataclass

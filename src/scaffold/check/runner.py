@@ -48,7 +48,7 @@ class CheckRun:
             self._finish_tests(tests)
         if not prepare_first:
             self._step("checks", lambda: stages.framework_checks(ctx))
-        served = self._carry("gunicorn", lambda: serving.start_gunicorn(ctx))
+        served = self._carry("server", lambda: serving.start_server(ctx))
         if served is not None and ctx.target.nginx is not None:
             behind = served
             served = self._carry("nginx", lambda: serving.front_with_nginx(ctx, behind))

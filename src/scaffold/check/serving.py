@@ -1,7 +1,8 @@
-"""Stages 5-7 of `scaffold check`: gunicorn with the production config, nginx in front of it
-(probed by `probes`), and a graceful shutdown that leaves no process behind.
+"""Stages 5-7 of `scaffold check`: the production server (gunicorn, or the framework's own) with
+the production config, nginx in front of it (probed by `probes`), and a graceful shutdown that
+leaves no process behind.
 
-The serving state is a `Serving` value: the gunicorn stage returns it, the nginx stage returns
+The serving state is a `Serving` value: the server stage returns it, the nginx stage returns
 it with nginx added, and the shutdown stage takes it. Every process is also registered with the
 workspace when it starts, so a stage that fails halfway leaves nothing running.
 """
@@ -16,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from scaffold import catalog
 from scaffold.check.probes import json_ok, probe_site
 from scaffold.check.report import StageFailed
 from scaffold.check.workspace import CheckContext
@@ -33,7 +35,7 @@ from scaffold.subprocesses import BackgroundProcess, run_logged, tail_lines
 
 BOOT_TIMEOUT = 60.0  # a busy 2-core machine's first worker, SQLAlchemy imported
 CHECK_WORKERS = "2"  # the production config sizes workers by CPU count; two prove the same thing
-DEFAULT_GRACEFUL_TIMEOUT = 30.0  # gunicorn's own default, when the config cannot be read
+DEFAULT_GRACEFUL_TIMEOUT = 30.0  # gunicorn's default, and the own servers' contract
 NGINX_START_TIMEOUT = 10.0
 NGINX_STOP_TIMEOUT = 10.0
 PORT_ATTEMPTS = 3
@@ -48,11 +50,13 @@ print(f"graceful_timeout={WSGIApplication('%(prog)s').cfg.graceful_timeout}")
 
 @dataclass(frozen=True)
 class Serving:
-    """What is serving the project: gunicorn on its socket, then nginx in front of it."""
+    """What is serving the project: its server on a socket, then nginx in front of it."""
 
-    gunicorn: BackgroundProcess
-    socket: Path  # gunicorn's temporary unix socket
-    graceful_timeout: float  # from the project's gunicorn.conf.py: how long SIGTERM may take
+    title: str  # the server's name for messages: gunicorn, Sanic's server, ...
+    server: BackgroundProcess
+    socket: Path  # the server's temporary unix socket
+    # How long SIGTERM may take: gunicorn.conf.py's graceful_timeout; 30 s for an own server.
+    graceful_timeout: float
     nginx: BackgroundProcess | None = None
 
 
@@ -77,69 +81,79 @@ def _require(ctx: CheckContext, relative: str) -> Path:
 # -- stage 5 ------------------------------------------------------------------------------------
 
 
-def start_gunicorn(ctx: CheckContext) -> tuple[str, Serving]:
-    _require(ctx, "deploy/gunicorn.conf.py")
-    socket = ctx.workspace.path / "run" / "gunicorn.sock"
+def start_server(ctx: CheckContext) -> tuple[str, Serving]:
+    """The production server (gunicorn, or the framework's own) on a temporary unix socket,
+    started as the systemd unit starts it, until it answers the health check."""
+    framework, answers = ctx.target.framework, ctx.target.answers
+    server = catalog.server_of(framework)
+    program, *args = server.argv_for(answers)
+    if server == catalog.GUNICORN:
+        _require(ctx, "deploy/gunicorn.conf.py")
+    socket = ctx.workspace.path / "run" / server.socket_name
     socket.parent.mkdir(parents=True, exist_ok=True)
-    log = ctx.log("gunicorn")
-    env = ctx.venv.env(ctx.production_env())  # gunicorn.conf.py loads .env itself
-    # Read graceful_timeout from the project's own config while the server boots.
-    config_dump = BackgroundProcess(
-        [str(ctx.venv.python), "-c", READ_GRACEFUL_TIMEOUT],
+    # The config loads .env itself; two workers prove what the production count would.
+    env = ctx.venv.env({**ctx.production_env(), "WEB_CONCURRENCY": CHECK_WORKERS})
+    config_dump = None
+    if server == catalog.GUNICORN:
+        # Read graceful_timeout from the project's own config while the server boots.
+        config_dump = BackgroundProcess(
+            [str(ctx.venv.python), "-c", READ_GRACEFUL_TIMEOUT],
+            cwd=ctx.project,
+            env=env,
+            log=ctx.log("server-config"),
+        )
+        ctx.workspace.on_close(config_dump.kill)
+    process = BackgroundProcess(
+        [*ctx.venv_command((program, *args)), server.bind_flag, f"unix:{socket}"],
         cwd=ctx.project,
         env=env,
-        log=ctx.log("gunicorn-config"),
+        log=ctx.log("server"),
     )
-    ctx.workspace.on_close(config_dump.kill)
-    gunicorn = BackgroundProcess(
-        [
-            str(ctx.venv.bin("gunicorn")),
-            "--config",
-            "deploy/gunicorn.conf.py",
-            "--bind",
-            f"unix:{socket}",
-            "--workers",
-            CHECK_WORKERS,
-        ],
-        cwd=ctx.project,
-        env=env,
-        log=log,
-    )
-    ctx.workspace.on_close(gunicorn.kill)
-    path, started = ctx.target.framework.health_path, time.monotonic()
-    response = _first_answer(ctx, gunicorn, socket, path, started)
+    ctx.workspace.on_close(process.kill)
+    path, started = framework.health_path, time.monotonic()
+    response = _first_answer(ctx, server.title, process, socket, path, started)
     if response.status != 200 or not json_ok(response):
         body = response.body[:120].decode("utf-8", "replace")
         raise StageFailed(
             f"GET {path} answered {response.status} "
             f"{response.header('Content-Type') or '(no type)'}: {body}",
-            log,
+            process.log,
         )
     graceful = DEFAULT_GRACEFUL_TIMEOUT
-    if config_dump.stop(0, 30) is not None and (
-        match := re.search(
-            r"^graceful_timeout=([\d.]+)$", config_dump.log.read_text(), re.MULTILINE
+    if (
+        config_dump is not None
+        and config_dump.stop(0, 30) is not None
+        and (
+            match := re.search(
+                r"^graceful_timeout=([\d.]+)$", config_dump.log.read_text(), re.MULTILINE
+            )
         )
     ):
         graceful = float(match.group(1))
     message = (
-        f"production config answered {path} with 200 JSON in {time.monotonic() - started:.1f}s"
+        f"{server.title} with the production config answered {path} with 200 JSON in "
+        f"{time.monotonic() - started:.1f}s"
     )
-    return message, Serving(gunicorn, socket, graceful)
+    return message, Serving(server.title, process, socket, graceful)
 
 
 def _first_answer(
-    ctx: CheckContext, gunicorn: BackgroundProcess, socket: Path, path: str, started: float
+    ctx: CheckContext,
+    title: str,
+    server: BackgroundProcess,
+    socket: Path,
+    path: str,
+    started: float,
 ) -> Response:
-    """Poll gunicorn's socket until it answers path, exits, or BOOT_TIMEOUT passes."""
+    """Poll the server's socket until it answers path, exits, or BOOT_TIMEOUT passes."""
     while True:
-        code = gunicorn.exit_code
+        code = server.exit_code
         if code is not None:
-            cause = _first_exception(gunicorn.log)
+            cause = _first_exception(server.log)
             raise StageFailed(
-                f"gunicorn exited with code {code} before answering {path}"
+                f"{title} exited with code {code} before answering {path}"
                 + (f": {cause}" if cause else ""),
-                gunicorn.log,
+                server.log,
             )
         try:
             return get_unix(
@@ -149,13 +163,13 @@ def _first_answer(
             # Not listening yet, or a master whose workers failed to boot dropping the queue.
             if time.monotonic() - started > BOOT_TIMEOUT:
                 raise StageFailed(
-                    f"gunicorn did not answer {path} within {BOOT_TIMEOUT:.0f}s ({error!r})",
-                    gunicorn.log,
+                    f"{title} did not answer {path} within {BOOT_TIMEOUT:.0f}s ({error!r})",
+                    server.log,
                 ) from None
             time.sleep(0.05)
         except (OSError, http.client.HTTPException) as error:
             raise StageFailed(
-                f"GET {path} on gunicorn's socket failed: {error!r}", gunicorn.log
+                f"GET {path} on {title}'s socket failed: {error!r}", server.log
             ) from None
 
 
@@ -163,7 +177,7 @@ def _first_answer(
 
 
 def front_with_nginx(ctx: CheckContext, serving: Serving) -> tuple[str, Serving]:
-    """nginx with the project's own site, localized, in front of gunicorn; then the probes."""
+    """nginx with the project's own site, localized, in front of the server; then the probes."""
     package, domain = ctx.target.package, ctx.target.domain
     site_file = _require(ctx, f"deploy/nginx/{package}.conf")
     tls_dir = ctx.workspace.path / "tls"
@@ -226,7 +240,7 @@ def _start_nginx(
 
 
 def shut_down(ctx: CheckContext, serving: Serving) -> str:
-    """SIGQUIT to nginx, SIGTERM to gunicorn: each stops in time and leaves no process."""
+    """SIGQUIT to nginx, SIGTERM to the server: each stops in time and leaves no process."""
     problems, done = [], []
     nginx = serving.nginx
     if nginx is not None and nginx.exit_code is None:
@@ -237,16 +251,18 @@ def shut_down(ctx: CheckContext, serving: Serving) -> str:
             problems.append(f"nginx left {len(left)} process(es) running: {left}")
         else:
             done.append(f"nginx stopped in {took:.1f}s")
-    gunicorn, limit = serving.gunicorn, serving.graceful_timeout
-    took = gunicorn.stop(signal.SIGTERM, limit + 5)
+    title, server, limit = serving.title, serving.server, serving.graceful_timeout
+    took = server.stop(signal.SIGTERM, limit + 5)
     if took is None or took > limit:
-        problems.append(f"gunicorn did not stop within graceful_timeout ({limit:.0f}s) of SIGTERM")
-    elif gunicorn.exit_code != 0:
-        problems.append(f"gunicorn exited with code {gunicorn.exit_code} on SIGTERM")
-    elif left := gunicorn.leftovers():
-        problems.append(f"gunicorn left {len(left)} process(es) running: {left}")
+        problems.append(
+            f"{title} did not stop within its graceful timeout ({limit:.0f}s) of SIGTERM"
+        )
+    elif server.exit_code != 0:
+        problems.append(f"{title} exited with code {server.exit_code} on SIGTERM")
+    elif left := server.leftovers():
+        problems.append(f"{title} left {len(left)} process(es) running: {left}")
     else:
-        done.append(f"gunicorn stopped in {took:.1f}s (graceful_timeout {limit:.0f}s)")
+        done.append(f"{title} stopped in {took:.1f}s (graceful timeout {limit:.0f}s)")
     if problems:
-        raise StageFailed("; ".join(problems), gunicorn.log)
+        raise StageFailed("; ".join(problems), server.log)
     return "; ".join(done) + "; no process left"
