@@ -44,6 +44,8 @@ AWKWARD_NAMES = {
 
 
 SILENT_IN_ID = {"python_version", *AWKWARD_NAMES}
+# The options every framework shares (catalog/shared.py); the rest are a framework's own.
+SHARED_OPTIONS = {"database", "auth"}
 
 
 def _values(question) -> list[str]:
@@ -74,10 +76,12 @@ def combinations() -> list[Combination]:
 
 
 def boot_combinations() -> list[Combination]:
-    """One boot per non-default value of each framework option, the others at their defaults;
-    where the framework has an interface answer, every interface with every database (sync and
-    async drivers are different code). On the Python running the tests; each framework's
-    defaults boot in tests/test_check.py already."""
+    """Pairwise, so each framework costs two or three boots: no database; the data layer with
+    accounts on PostgreSQL (the check's own cluster); each other value of the framework's own
+    options at the defaults; and where the framework has an interface answer, every interface
+    with every database (sync and async drivers are different code). On the Python running the
+    tests. Each framework's defaults boot in tests/test_check.py, accounts on SQLite in
+    tests/test_accounts.py and the items API on both databases in tests/test_items_api.py."""
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
     boots = []
     for combo in combinations():
@@ -85,6 +89,13 @@ def boot_combinations() -> list[Combination]:
         framework = catalog.get(combo.framework)
         changed = {q.name for q in framework.options if values[q.name] != q.default}
         paired = {framework.interface_answer, "database"}
-        if values.get("docker") == "false" and (len(changed) == 1 or changed == paired):
+        demanding = values.get("database") == "postgresql" and values.get("auth") == "accounts"
+        wanted = (
+            (len(changed) == 1 and not changed & SHARED_OPTIONS)
+            or (changed == {"database"} and values["database"] == "none")
+            or (demanding and changed <= SHARED_OPTIONS)
+            or changed == paired
+        )
+        if values.get("docker") == "false" and wanted:
             boots.append(combo.with_answer("python_version", running))
     return boots

@@ -26,18 +26,23 @@ from scaffold.errors import BadInput
 from scaffold.rootfs import missing_tools
 from tests.conftest import generate, run_cli
 from tests.helpers import SCAFFOLD, available_frameworks, run
+from tests.matrix import SHARED_OPTIONS
 
 REHEARSAL_TIMEOUT = 900  # a cold root filesystem (~4 min) and wheelhouse included
 # One framework also rehearses on the newer release (trixie: Python 3.13, nginx 1.26).
 NEWER_PYTHON = ("fastapi", "python_version=3.12")
+DEMANDING = ("database=postgresql", "auth=accounts")
 
 
 def rehearsal_cases() -> list[tuple[str, tuple[str, ...]]]:
-    """Each framework with its defaults, then once per other value of each of its options."""
+    """Each framework with its defaults, then with the data layer and accounts on PostgreSQL
+    (the server setup included), then once per other value of each of its own options."""
     cases: list[tuple[str, tuple[str, ...]]] = []
     for name in available_frameworks():
-        cases.append((name, ()))
+        cases += [(name, ()), (name, DEMANDING)]
         for option in catalog.get(name).options:
+            if option.name in SHARED_OPTIONS:
+                continue
             others = [value for value in option.choices if value != option.default]
             cases += [(name, (f"{option.name}={value}",)) for value in others]
     return [*cases, (NEWER_PYTHON[0], NEWER_PYTHON[1:])]
