@@ -1,14 +1,17 @@
-"""Benchmark: `GET /api/items` (20 rows) through nginx, the generated app against a minimal
-hand-written app on the same framework, driver and worker class, in the same run.
+"""Benchmark: `scaffold new`, and `GET /api/items` (20 rows) through nginx, the generated app
+against a minimal hand-written app on the same framework, driver and server, in the same run.
 
-Per framework (Falcon once per interface): the project is generated with database=sqlite,
-installed into its own venv with uv, migrated with the catalog's command and given 20 items
-through its own API. The reference is a dozen lines of the same framework reading the same
-20 rows with the same driver (the standard library's sqlite3; aiosqlite for an async app).
-Both run under gunicorn (same worker class and count) behind the project's own nginx site, on
-unix sockets, with bytecode compiled for both venvs; wrk measures them interleaved.
+Per framework (Falcon once per interface): `scaffold new --defaults` is timed (bytecode compiled,
+interleaved over the frameworks, after a warm-up round). Then the project is generated with
+database=sqlite, installed into its own venv with uv, migrated with the catalog's command and
+given 20 items through its own API. The reference is a dozen lines of the same framework
+reading the same 20 rows with the standard library's sqlite3 (aiosqlite for Falcon's ASGI app).
+Both run under the framework's production server (gunicorn with the same worker class and
+count, or the framework's own server with as many processes) behind the project's own nginx
+site, on unix sockets, with bytecode compiled for both venvs; wrk measures them interleaved.
 
     python benchmarks/items.py [--frameworks flask,django] [--seconds 5] [--rounds 3]
+        [--new-rounds 5]
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _measure import interleave, prepare_bytecode, timed_run  # noqa: E402
 from serving import running, wait_until, wrk  # noqa: E402
 
 from scaffold import catalog  # noqa: E402
@@ -37,6 +41,7 @@ from scaffold.new import create_project  # noqa: E402
 from scaffold.nginx_site import LocalSite, make_self_signed, write_prefix  # noqa: E402
 
 DOMAIN = "localhost"
+REPO = Path(__file__).resolve().parents[1]
 ROWS = 20
 QUERY = "SELECT id, name, description, quantity FROM items ORDER BY id LIMIT 20 OFFSET 0"
 COLUMNS = ("id", "name", "description", "quantity")
@@ -112,6 +117,119 @@ def items(request):
 urlpatterns = [path("api/items", items)]
 app = get_wsgi_application()
 """,
+    "starlette": """
+import os, sqlite3
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+def items(request):
+    with sqlite3.connect(os.environ["REFERENCE_DB"]) as db:
+        rows = db.execute(QUERY).fetchall()
+    return JSONResponse([dict(zip(COLUMNS, row)) for row in rows])
+app = Starlette(routes=[Route("/api/items", items)])
+""",
+    "aiohttp": """
+import os, sqlite3
+from aiohttp import web
+async def items(request):
+    with sqlite3.connect(os.environ["REFERENCE_DB"]) as db:
+        rows = db.execute(QUERY).fetchall()
+    return web.json_response([dict(zip(COLUMNS, row)) for row in rows])
+app = web.Application()
+app.router.add_get("/api/items", items)
+""",
+    "bottle": """
+import json, os, sqlite3
+import bottle
+app = bottle.Bottle()
+@app.get("/api/items")
+def items():
+    with sqlite3.connect(os.environ["REFERENCE_DB"]) as db:
+        rows = db.execute(QUERY).fetchall()
+    bottle.response.content_type = "application/json"
+    return json.dumps([dict(zip(COLUMNS, row)) for row in rows])
+""",
+    "cherrypy": """
+import os, sqlite3
+import cherrypy
+class Items:
+    @cherrypy.expose
+    @cherrypy.tools.json_out()
+    def index(self):
+        with sqlite3.connect(os.environ["REFERENCE_DB"]) as db:
+            rows = db.execute(QUERY).fetchall()
+        return [dict(zip(COLUMNS, row)) for row in rows]
+class Api:
+    items = Items()
+class Root:
+    api = Api()
+cherrypy.config.update({"engine.autoreload.on": False, "log.screen": False})
+cherrypy.server.unsubscribe()
+app = cherrypy.tree.mount(Root(), "/", {"/": {"tools.trailing_slash.on": False}})
+cherrypy.engine.start()
+""",
+    "turbogears": """
+import os, sqlite3
+from tg import MinimalApplicationConfigurator, TGController, expose
+class Api(TGController):
+    @expose("json")
+    def items(self):
+        with sqlite3.connect(os.environ["REFERENCE_DB"]) as db:
+            rows = db.execute(QUERY).fetchall()
+        return {"items": [dict(zip(COLUMNS, row)) for row in rows]}
+class Root(TGController):
+    api = Api()
+config = MinimalApplicationConfigurator()
+config.update_blueprint({"root_controller": Root()})
+app = config.make_wsgi_app()
+""",
+    "tornado": """
+import asyncio, json, os, signal, sqlite3, sys
+import tornado.httpserver, tornado.netutil, tornado.process, tornado.web
+class Items(tornado.web.RequestHandler):
+    def get(self):
+        with sqlite3.connect(os.environ["REFERENCE_DB"]) as db:
+            rows = db.execute(QUERY).fetchall()
+        self.set_header("Content-Type", "application/json")
+        self.write(json.dumps([dict(zip(COLUMNS, row)) for row in rows]))
+def main():
+    os.setpgrp()  # the benchmark's SIGTERM takes the forked processes along
+    signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
+    sock = tornado.netutil.bind_unix_socket(sys.argv[1])
+    tornado.process.fork_processes(int(sys.argv[2]))
+    async def serve():
+        server = tornado.httpserver.HTTPServer(tornado.web.Application([(r"/api/items", Items)]))
+        server.add_sockets([sock])
+        await asyncio.Event().wait()
+    asyncio.run(serve())
+main()
+""",
+    "sanic": """
+import os, sqlite3
+from sanic import Sanic
+from sanic.response import json
+app = Sanic("reference")
+@app.get("/api/items")
+async def items(request):
+    with sqlite3.connect(os.environ["REFERENCE_DB"]) as db:
+        rows = db.execute(QUERY).fetchall()
+    return json([dict(zip(COLUMNS, row)) for row in rows])
+""",
+}
+# How each framework's own server runs the reference ({sock}, {workers} filled in), as its
+# docs show; every other reference runs under gunicorn with the generated app's worker class.
+REFERENCE_SERVERS = {
+    "tornado": ["python", "reference_app.py", "{sock}", "{workers}"],
+    "sanic": [
+        "sanic",
+        "reference_app:app",
+        "--unix",
+        "{sock}",
+        "--workers",
+        "{workers}",
+        "--access-logs",
+        "--no-motd",
+    ],
 }
 
 
@@ -120,6 +238,8 @@ def cases(only: set[str] | None) -> list[tuple[str, str, dict[str, str]]]:
     found = []
     for framework in catalog.FRAMEWORKS:
         if only and framework.name not in only:
+            continue
+        if not (REPO / "templates" / framework.name).is_dir():
             continue
         for interface in framework.interface_choices or ("",):
             answers = {"domain": DOMAIN, "package": "bench_items", "database": "sqlite"}
@@ -180,7 +300,8 @@ def measure(label: str, framework_name: str, answers: dict[str, str], args, work
     base.mkdir()
     project = create_project(base / "bench_items", framework_name, answers, use_git=False).path
     interface = framework.interface_for(answers)
-    worker = catalog.WORKER_CLASSES[interface]
+    worker = framework.worker_class or catalog.WORKER_CLASSES.get(interface, "")
+    server = catalog.server_of(framework)
     extra = ["aiosqlite"] if label == "falcon-asgi" else []
     bin_dir = install(project, extra)
     state = base / "state"
@@ -228,26 +349,22 @@ def measure(label: str, framework_name: str, answers: dict[str, str], args, work
     nginx = shutil.which("nginx", path=os.environ["PATH"] + ":/usr/sbin")
     gunicorn = str(bin_dir / "gunicorn")
     log = base / "servers.log"
+    program, *rest = server.argv_for(answers)
+    generated = [str(bin_dir / program), *rest, server.bind_flag, f"unix:{sockets['gen']}"]
+    if framework_name in REFERENCE_SERVERS:
+        fill = {"sock": str(sockets["ref"]), "workers": str(args.workers)}
+        command, *options = [part.format(**fill) for part in REFERENCE_SERVERS[framework_name]]
+        hand_written = [str(bin_dir / command), *options]
+    else:
+        # An access log like the generated config's, so neither side skips that work.
+        hand_written = [gunicorn, "-c", "/dev/null", "-k", worker, "-w", str(args.workers)]
+        hand_written += ["--access-logfile", "-", "--bind", f"unix:{sockets['ref']}"]
+        hand_written.append("reference_app:app")
     with ExitStack() as stack:
+        stack.enter_context(running(generated, project, env, log))
         stack.enter_context(
             running(
-                [gunicorn, "-c", "deploy/gunicorn.conf.py", "--bind", f"unix:{sockets['gen']}"],
-                project,
-                env,
-                log,
-            )
-        )
-        stack.enter_context(
-            running(
-                # An access log like the generated config's, so neither side skips that work.
-                [gunicorn, "-c", "/dev/null", "-k", worker, "-w", str(args.workers)]
-                + [
-                    "--access-logfile",
-                    "-",
-                    "--bind",
-                    f"unix:{sockets['ref']}",
-                    "reference_app:app",
-                ],
+                hand_written,
                 reference,
                 {**env, "REFERENCE_DB": str(reference / "items.sqlite3")},
                 log,
@@ -264,7 +381,7 @@ def measure(label: str, framework_name: str, answers: dict[str, str], args, work
                 )
             )
         for side in ("gen", "ref"):
-            wait_until(sockets[side].exists, f"{label} {side} gunicorn", timeout=60)
+            wait_until(sockets[side].exists, f"{label} {side} server", timeout=60)
         time.sleep(1.5)
         seed(ports["gen_https"], token)
         urls = {
@@ -280,32 +397,64 @@ def measure(label: str, framework_name: str, answers: dict[str, str], args, work
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
+def new_times(frameworks: list[str], rounds: int) -> dict[str, float]:
+    """Median seconds of `scaffold new --defaults` per framework, interleaved, bytecode compiled."""
+    if rounds <= 0:
+        return {}
+    print(prepare_bytecode(), file=sys.stderr)
+    work = Path(tempfile.mkdtemp(prefix="bench-new-"))
+    scaffold = str(Path(sys.executable).parent / "scaffold")
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null"}
+    jobs = {
+        name: lambda i, n=name: timed_run(
+            [scaffold, "new", str(work / f"{n}-{i}"), "--framework", n, "--defaults"], env=env
+        )
+        for name in frameworks
+    }
+    try:
+        results = interleave(rounds, jobs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {name: statistics.median(series.seconds) for name, series in results.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frameworks", default="", help="comma-separated; default: all")
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--new-rounds", type=int, default=5, help="0: skip timing `new`")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     only = set(filter(None, args.frameworks.split(","))) or None
+    found = cases(only)
+    load = os.getloadavg()[0]
+    new = new_times(list(dict.fromkeys(name for _, name, _ in found)), args.new_rounds)
     work = Path(tempfile.mkdtemp(prefix="bench-items-"))
     rows = []
     try:
-        for label, name, answers in cases(only):
+        for label, name, answers in found:
             medians = measure(label, name, answers, args, work)
-            rows.append((label, medians["generated"], medians["reference"]))
+            rows.append((label, name, medians["generated"], medians["reference"]))
             print(f"{label}: {medians}", file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(
-        f"wrk -t2 -c{args.connections} -d{args.seconds}s through nginx (HTTPS), {args.rounds} "
-        f"rounds interleaved, {args.workers} gunicorn workers, {os.cpu_count()} CPUs, sqlite"
+        f"`scaffold new --defaults`: median of {args.new_rounds} interleaved rounds. wrk -t2 "
+        f"-c{args.connections} -d{args.seconds}s through nginx (HTTPS), {args.rounds} rounds "
+        f"interleaved, {args.workers} server processes, {os.cpu_count()} CPUs, sqlite, load "
+        f"average {load:.1f} -> {os.getloadavg()[0]:.1f}"
     )
-    print("| framework | generated req/s | hand-written req/s | ratio |")
-    print("| --- | ---: | ---: | ---: |")
-    for label, generated, reference in rows:
-        print(f"| {label} | {generated:.0f} | {reference:.0f} | {generated / reference:.2f} |")
+    print("| framework | server | `new` s | generated req/s | hand-written req/s | ratio |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for label, name, generated, reference in rows:
+        server = catalog.server_of(catalog.get(name)).title
+        took = f"{new[name]:.2f}" if name in new else "-"
+        print(
+            f"| {label} | {server} | {took} | {generated:.0f} | {reference:.0f} "
+            f"| {generated / reference:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ BASE = {q.name: q.default for q in NEEDS_QUESTIONS}
         ({"kind": "app", "speed": True, "realtime": True}, "sanic"),
         ({"kind": "api", "client": True}, "aiohttp"),
         ({"kind": "app", "client": True}, "aiohttp"),
-        ({"kind": "app", "single_file": True}, "bottle"),
+        ({"kind": "app", "standalone": True}, "bottle"),
         ({"kind": "app", "objects": True}, "cherrypy"),
         ({"kind": "app", "objects": True, "batteries": True}, "turbogears"),
         ({"kind": "site", "objects": True, "batteries": True}, "turbogears"),

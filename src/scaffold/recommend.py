@@ -46,7 +46,7 @@ NEEDS_QUESTIONS: tuple[Question, ...] = (
         type="bool",
     ),
     Question(
-        "single_file",
+        "standalone",
         "Should it stay a single-file app with no dependencies beyond the framework?",
         False,
         type="bool",
@@ -121,7 +121,7 @@ RULES: tuple[Rule, ...] = (
     Rule("batteries", False, "sanic", 1, "you add only the parts you need"),
     Rule("client", True, "aiohttp", 9, "it is an async HTTP client and server in one"),
     Rule("kind", "api", "aiohttp", 1, "its handlers answer JSON on asyncio"),
-    Rule("single_file", True, "bottle", 9, "it is a single file with no dependencies"),
+    Rule("standalone", True, "bottle", 9, "it is a single file with no dependencies"),
     Rule("kind", "app", "bottle", 1, "its routes and templates fit a small app"),
     Rule("objects", True, "cherrypy", 8, "it maps a tree of Python objects onto URLs"),
     Rule("batteries", True, "cherrypy", -2, "it is minimalist: you add the parts"),
