@@ -19,8 +19,10 @@ FRAMEWORK = Framework(
     title="Starlette",
     summary="The lightweight ASGI toolkit under FastAPI: routes, middleware and lifespan, no more.",
     traits=("async", "asgi-toolkit", "minimal", "json-api", "asgi"),
-    app_entry="{package}.app:app",
-    dev_command="uvicorn {package}.app:app --reload",
+    # A factory, as Falcon's: tests build the app with their own settings and database.
+    app_entry="{package}.app:create_app()",
+    # uvicorn is in the dev extra; gunicorn's asgi worker serves production.
+    dev_command="uvicorn --factory {package}.app:create_app --reload",
     dev_port=8000,
     interface="asgi",
     static_probe="robots.txt",
