@@ -150,7 +150,7 @@ def recommend(as_json: bool, **needs: Any) -> None:
 @click.option(
     "--framework",
     "-f",
-    help="django, flask, fastapi, falcon or pyramid; asked (with a recommendation) when omitted.",
+    help="one of `scaffold list` (django, flask, ...); asked (with a recommendation) when omitted.",
 )
 @click.option("--defaults", is_flag=True, help="Ask nothing; use defaults for unset answers.")
 @click.option(
