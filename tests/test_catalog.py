@@ -33,6 +33,10 @@ def test_each_choice_fact_has_a_value_for_every_choice_of_its_answer(
         assert [choice for choice, _ in fact.values] == list(options[fact.answer].choices)
 
 
+# Values the templates print only through `tojson`, which escapes them.
+PRINTED_AS_JSON = {"access_log_format", "server_container_command"}
+
+
 @pytest.mark.parametrize("framework", catalog.FRAMEWORKS, ids=lambda fw: fw.name)
 def test_template_data_prints_as_written_between_double_quotes(
     framework: catalog.Framework,
@@ -47,7 +51,8 @@ def test_template_data_prints_as_written_between_double_quotes(
         if not compatible(choices, given):
             continue
         data = catalog.template_data(framework, resolve_answers(framework.questions, given))
-        for text in strings_in(data):
+        printed = {key: value for key, value in data.items() if key not in PRINTED_AS_JSON}
+        for text in strings_in(printed):
             assert check_text(text) is None, (given, text)
 
 
