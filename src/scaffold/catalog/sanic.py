@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scaffold.catalog.model import EnvVar, Framework
+from scaffold.catalog.model import ChoiceFact, EnvVar, Framework
 from scaffold.catalog.shared import (
     AUTH,
     DATABASE,
@@ -10,7 +10,6 @@ from scaffold.catalog.shared import (
     POSTGRESQL_SETUP,
     TOKEN_SECRET,
     api_token,
-    database_dependencies,
     database_url,
     own_server,
 )
@@ -27,7 +26,19 @@ FRAMEWORK = Framework(
     static_probe="robots.txt",
     serves_pages=False,
     options=(DATABASE, AUTH),
-    choice_facts=(database_dependencies(DATABASE),),
+    choice_facts=(
+        # The asyncio drivers SQLAlchemy's asyncio extension needs: aiosqlite for SQLite (the
+        # migrations use the sqlite3 module), psycopg 3 (sync and async) for PostgreSQL.
+        ChoiceFact(
+            "database_dependencies",
+            "database",
+            (
+                ("none", ()),
+                ("sqlite", ("aiosqlite>=0.20",)),
+                ("postgresql", ("psycopg[binary]>=3.2",)),
+            ),
+        ),
+    ),
     env=(
         EnvVar("APP_LOG_LEVEL", "INFO", "logging level"),
         TOKEN_SECRET,
