@@ -3,6 +3,7 @@ wrapper that refuses HTTP methods no controller answers."""
 
 import json
 from typing import Any, ClassVar
+from urllib.parse import unquote_to_bytes
 
 from tg import TGController, abort, request
 from tg.appwrappers.base import ApplicationWrapper
@@ -40,9 +41,14 @@ class BaseController(TGController):
             abort(405, headers={"Allow": ", ".join(self.allow_methods)})
 
 
+def json_response(status: int, detail: str) -> Response:
+    body = json.dumps({"detail": detail})
+    return Response(body, status=status, content_type="application/json", charset="utf-8")
+
+
 class KnownMethodsWrapper(ApplicationWrapper):
     """Before any controller runs: TRACE, CONNECT and invented methods are a 405, and a path
-    that is not UTF-8 (which TurboGears's dispatch cannot decode) is a 404."""
+    that is not UTF-8 (which TurboGears's dispatch cannot decode) is a 404, such a query a 400."""
 
     def __init__(self, handler: Any, config: Any) -> None:
         super().__init__(handler, config)
@@ -54,6 +60,9 @@ class KnownMethodsWrapper(ApplicationWrapper):
         try:
             path.encode("latin-1").decode("utf-8")  # WSGI passes the raw bytes as latin-1
         except UnicodeError:
-            body = json.dumps({"detail": "There is no page here."})
-            return Response(body, status=404, content_type="application/json", charset="utf-8")
+            return json_response(404, "There is no page here.")
+        try:
+            unquote_to_bytes(environ.get("QUERY_STRING", "").replace("+", " ")).decode("utf-8")
+        except UnicodeError:
+            return json_response(400, "The query string is not UTF-8.")
         return self.next_handler(controller, environ, context)
