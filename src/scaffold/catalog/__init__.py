@@ -29,6 +29,7 @@ from scaffold.catalog.shared import (
     DEPLOY_ENV,
     DRIVERS,
     GUNICORN,
+    GUNICORN_HOOK_ARGUMENTS,
     SERVER_DEPENDENCIES,
     WORKER_CLASSES,
 )
@@ -157,7 +158,7 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
         "server_dependencies": list(server.dependencies_for(interface)),
         # (hook, module, function): gunicorn.conf.py imports each only when its hook runs.
         "gunicorn_hooks": [
-            [hook, *framework.fill(target, answers).split(":")]
+            [hook, *framework.fill(target, answers).split(":"), list(GUNICORN_HOOK_ARGUMENTS[hook])]
             for hook, target in framework.gunicorn_hooks
         ],
         "access_log_format": framework.access_log_format,

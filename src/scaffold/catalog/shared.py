@@ -50,6 +50,16 @@ GUNICORN = Server(
     container_args=("--worker-tmp-dir", "/dev/shm"),
 )
 
+# gunicorn checks a hook's arity: the parameters each hook the catalog may name is called with.
+GUNICORN_HOOK_ARGUMENTS = {
+    "post_fork": ("server", "worker"),
+    "post_worker_init": ("worker",),
+    "worker_int": ("worker",),
+    "worker_exit": ("server", "worker"),
+    "when_ready": ("server",),
+    "on_exit": ("server",),
+}
+
 
 def own_server(name: str, title: str) -> Server:
     """A framework's own server, run as `python -m <package>.serve` (the project's serve
