@@ -1,1 +1,0 @@
-"""The controllers: object dispatch from RootController, one attribute per path segment."""

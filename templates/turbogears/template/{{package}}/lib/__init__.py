@@ -1,1 +1,0 @@
-"""What the controllers share: checks, and (with accounts) passwords, tokens, limits and mail."""
