@@ -104,7 +104,10 @@ def test_every_framework_gets_the_deploy_files_from_its_catalog_entry(
         assert not re.search(r"\{\{|\{%", text.replace("${{", "")), f"unrendered Jinja in {name}"
     conf = (project / "deploy/gunicorn.conf.py").read_text()
     assert setting(conf, "wsgi_app") == json.dumps(data["app_entry"])
-    assert setting(conf, "worker_class") == json.dumps(catalog.WORKER_CLASSES[data["interface"]])
+    assert setting(conf, "worker_class") == json.dumps(data["worker_class"])
+    assert data["worker_class"] == (
+        catalog.get(framework).worker_class or catalog.WORKER_CLASSES[data["interface"]]
+    )
     for name, value in data["production_env"]:
         assert f'os.environ.setdefault("{name}", "{value}")' in conf
     site = (project / "deploy/nginx/site_app.conf").read_text()
