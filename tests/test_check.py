@@ -112,7 +112,7 @@ def flask_project(tmp_path: Path) -> Path:
     # No database: its migration imports the app too, and would fail at the checks stage.
     project = generate(tmp_path / "website", "flask", "database=none")
     # The project's own boot and config tests would catch the breakages below in the tests
-    # stage first; these tests are about the check's own gunicorn stage, so they go.
+    # stage first; these tests are about the check's own server stage, so they go.
     for own_test in ("test_boot.py", "test_deploy_config.py"):
         (project / "tests" / own_test).unlink(missing_ok=True)
     return project
@@ -168,7 +168,7 @@ def test_failing_project_tests_fail_the_tests_stage(flask_project: Path, tmp: Pa
     assert re.search(r"FAIL\s+tests", result.stdout)
     assert "test_broken_on_purpose" in result.stdout  # the log tail says which test
     # The tests run alongside the serving stages, which do not depend on them.
-    assert re.search(r"ok\s+gunicorn", result.stdout)
+    assert re.search(r"ok\s+server", result.stdout)
     assert "check failed at stage tests" in result.stdout
     assert_nothing_left(tmp)
 

@@ -176,7 +176,7 @@ def test_unreadable_deploy_dir_names_the_stage_and_the_file(project: Path, short
         deploy.chmod(0o755)
     assert_one_error_line(
         result,
-        f"could not run the gunicorn stage: {deploy / 'gunicorn.conf.py'}: Permission denied",
+        f"could not run the server stage: {deploy / 'gunicorn.conf.py'}: Permission denied",
         "fix its permissions",
     )
     assert list(short_tmp.iterdir()) == []
