@@ -117,6 +117,17 @@ def items(request):
 urlpatterns = [path("api/items", items)]
 app = get_wsgi_application()
 """,
+    "starlette": """
+import os, sqlite3
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+def items(request):
+    with sqlite3.connect(os.environ["REFERENCE_DB"]) as db:
+        rows = db.execute(QUERY).fetchall()
+    return JSONResponse([dict(zip(COLUMNS, row)) for row in rows])
+app = Starlette(routes=[Route("/api/items", items)])
+""",
     "aiohttp": """
 import os, sqlite3
 from aiohttp import web
@@ -127,10 +138,99 @@ async def items(request):
 app = web.Application()
 app.router.add_get("/api/items", items)
 """,
+    "bottle": """
+import json, os, sqlite3
+import bottle
+app = bottle.Bottle()
+@app.get("/api/items")
+def items():
+    with sqlite3.connect(os.environ["REFERENCE_DB"]) as db:
+        rows = db.execute(QUERY).fetchall()
+    bottle.response.content_type = "application/json"
+    return json.dumps([dict(zip(COLUMNS, row)) for row in rows])
+""",
+    "cherrypy": """
+import os, sqlite3
+import cherrypy
+class Items:
+    @cherrypy.expose
+    @cherrypy.tools.json_out()
+    def index(self):
+        with sqlite3.connect(os.environ["REFERENCE_DB"]) as db:
+            rows = db.execute(QUERY).fetchall()
+        return [dict(zip(COLUMNS, row)) for row in rows]
+class Api:
+    items = Items()
+class Root:
+    api = Api()
+cherrypy.config.update({"engine.autoreload.on": False, "log.screen": False})
+cherrypy.server.unsubscribe()
+app = cherrypy.tree.mount(Root(), "/", {"/": {"tools.trailing_slash.on": False}})
+cherrypy.engine.start()
+""",
+    "turbogears": """
+import os, sqlite3
+from tg import MinimalApplicationConfigurator, TGController, expose
+class Api(TGController):
+    @expose("json")
+    def items(self):
+        with sqlite3.connect(os.environ["REFERENCE_DB"]) as db:
+            rows = db.execute(QUERY).fetchall()
+        return {"items": [dict(zip(COLUMNS, row)) for row in rows]}
+class Root(TGController):
+    api = Api()
+config = MinimalApplicationConfigurator()
+config.update_blueprint({"root_controller": Root()})
+app = config.make_wsgi_app()
+""",
+    "tornado": """
+import asyncio, json, os, signal, sqlite3, sys
+import tornado.httpserver, tornado.netutil, tornado.process, tornado.web
+class Items(tornado.web.RequestHandler):
+    def get(self):
+        with sqlite3.connect(os.environ["REFERENCE_DB"]) as db:
+            rows = db.execute(QUERY).fetchall()
+        self.set_header("Content-Type", "application/json")
+        self.write(json.dumps([dict(zip(COLUMNS, row)) for row in rows]))
+def main():
+    os.setpgrp()  # the benchmark's SIGTERM takes the forked processes along
+    signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
+    sock = tornado.netutil.bind_unix_socket(sys.argv[1])
+    tornado.process.fork_processes(int(sys.argv[2]))
+    async def serve():
+        server = tornado.httpserver.HTTPServer(tornado.web.Application([(r"/api/items", Items)]))
+        server.add_sockets([sock])
+        await asyncio.Event().wait()
+    asyncio.run(serve())
+main()
+""",
+    "sanic": """
+import os, sqlite3
+from sanic import Sanic
+from sanic.response import json
+app = Sanic("reference")
+@app.get("/api/items")
+async def items(request):
+    with sqlite3.connect(os.environ["REFERENCE_DB"]) as db:
+        rows = db.execute(QUERY).fetchall()
+    return json([dict(zip(COLUMNS, row)) for row in rows])
+""",
 }
 # How each framework's own server runs the reference ({sock}, {workers} filled in), as its
 # docs show; every other reference runs under gunicorn with the generated app's worker class.
-REFERENCE_SERVERS = {}
+REFERENCE_SERVERS = {
+    "tornado": ["python", "reference_app.py", "{sock}", "{workers}"],
+    "sanic": [
+        "sanic",
+        "reference_app:app",
+        "--unix",
+        "{sock}",
+        "--workers",
+        "{workers}",
+        "--access-logs",
+        "--no-motd",
+    ],
+}
 
 
 def cases(only: set[str] | None) -> list[tuple[str, str, dict[str, str]]]:

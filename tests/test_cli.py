@@ -42,7 +42,7 @@ def test_recommend_non_interactive_json() -> None:
     assert result.exit_code == 0
     body = json.loads(result.output)
     assert body["pick"] == "falcon"
-    assert body["runner_up"] == "fastapi"
+    assert body["runner_up"] == "sanic"
     assert body["needs"]["speed"] is True
     assert "because" in body["why"]
 

@@ -22,10 +22,20 @@ BASE = {q.name: q.default for q in NEEDS_QUESTIONS}
         ({"kind": "app", "growth": True}, "pyramid"),
         ({"kind": "site", "growth": True}, "django"),
         ({"kind": "app", "batteries": True}, "django"),
-        ({"kind": "app", "realtime": True}, "fastapi"),
-        ({"kind": "api", "speed": True, "realtime": True}, "falcon"),
+        # Changed in issue 20: an app built around long-lived connections is Tornado's case in
+        # every guide, and async speed with websockets is Sanic's; FastAPI and Falcon stay the
+        # picks for typed APIs and sync speed.
+        ({"kind": "app", "realtime": True}, "tornado"),
+        ({"kind": "api", "speed": True, "realtime": True}, "sanic"),
+        ({"kind": "app", "speed": True, "realtime": True}, "sanic"),
         ({"kind": "api", "client": True}, "aiohttp"),
         ({"kind": "app", "client": True}, "aiohttp"),
+        ({"kind": "app", "standalone": True}, "bottle"),
+        ({"kind": "app", "objects": True}, "cherrypy"),
+        ({"kind": "app", "objects": True, "batteries": True}, "turbogears"),
+        ({"kind": "site", "objects": True, "batteries": True}, "turbogears"),
+        ({"kind": "api", "toolkit": True}, "starlette"),
+        ({"kind": "app", "toolkit": True}, "starlette"),
     ],
 )
 def test_pick(needs: dict, pick: str) -> None:

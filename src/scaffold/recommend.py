@@ -45,6 +45,24 @@ NEEDS_QUESTIONS: tuple[Question, ...] = (
         False,
         type="bool",
     ),
+    Question(
+        "standalone",
+        "Should it stay a single-file app with no dependencies beyond the framework?",
+        False,
+        type="bool",
+    ),
+    Question(
+        "objects",
+        "Do you want to model the app as a tree of Python objects (object-oriented dispatch)?",
+        False,
+        type="bool",
+    ),
+    Question(
+        "toolkit",
+        "Do you want a bare ASGI toolkit to build your own stack on, rather than a framework?",
+        False,
+        type="bool",
+    ),
 )
 
 
@@ -87,9 +105,38 @@ RULES: tuple[Rule, ...] = (
     Rule("growth", True, "pyramid", 5, "it is made to start small and finish big through includes"),
     Rule("growth", True, "django", 2, "its apps split a large project into parts"),
     Rule("growth", False, "flask", 1, "a small project stays small and simple"),
-    # The framework guides' reason for aiohttp (issue 20).
+    # The framework guides' reasons for the frameworks of issue 20.
+    Rule(
+        "realtime",
+        True,
+        "tornado",
+        6,
+        "its own event loop and server hold many long-lived connections and websockets",
+    ),
+    Rule("kind", "app", "tornado", 1, "its handlers and templates cover a small app"),
+    Rule("kind", "api", "tornado", 1, "its handlers answer JSON"),
+    Rule("speed", True, "sanic", 5, "it is built for raw async speed on its own server"),
+    Rule("realtime", True, "sanic", 5, "it is async throughout, websockets included"),
+    Rule("kind", "api", "sanic", 2, "its blueprints group an API's routes"),
+    Rule("batteries", False, "sanic", 1, "you add only the parts you need"),
     Rule("client", True, "aiohttp", 9, "it is an async HTTP client and server in one"),
     Rule("kind", "api", "aiohttp", 1, "its handlers answer JSON on asyncio"),
+    Rule("standalone", True, "bottle", 9, "it is a single file with no dependencies"),
+    Rule("kind", "app", "bottle", 1, "its routes and templates fit a small app"),
+    Rule("objects", True, "cherrypy", 8, "it maps a tree of Python objects onto URLs"),
+    Rule("batteries", True, "cherrypy", -2, "it is minimalist: you add the parts"),
+    Rule("objects", True, "turbogears", 5, "it dispatches to a tree of controller objects"),
+    Rule("batteries", True, "turbogears", 4, "it ships SQLAlchemy, templates and auth, full-stack"),
+    Rule("kind", "site", "turbogears", 2, "it renders database-backed pages"),
+    Rule(
+        "toolkit",
+        True,
+        "starlette",
+        9,
+        "it is the ASGI toolkit under FastAPI: routes, middleware and lifespan, nothing more",
+    ),
+    Rule("kind", "api", "starlette", 2, "its routes answer JSON on ASGI"),
+    Rule("realtime", True, "starlette", 1, "it serves websockets on ASGI"),
 )
 
 

@@ -11,11 +11,17 @@ from typing import Any
 
 from scaffold.catalog import (
     aiohttp,
+    bottle,
+    cherrypy,
     django,
     falcon,
     fastapi,
     flask,
     pyramid,
+    sanic,
+    starlette,
+    tornado,
+    turbogears,
 )
 from scaffold.catalog.model import ChoiceFact, EnvVar, Framework, Server, ServerSetup
 from scaffold.catalog.shared import (
@@ -56,7 +62,13 @@ FRAMEWORKS: tuple[Framework, ...] = (
     fastapi.FRAMEWORK,
     falcon.FRAMEWORK,
     pyramid.FRAMEWORK,
+    starlette.FRAMEWORK,
+    tornado.FRAMEWORK,
+    sanic.FRAMEWORK,
     aiohttp.FRAMEWORK,
+    bottle.FRAMEWORK,
+    cherrypy.FRAMEWORK,
+    turbogears.FRAMEWORK,
 )
 
 

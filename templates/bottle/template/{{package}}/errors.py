@@ -1,0 +1,47 @@
+"""Errors as JSON under /api/ and for /healthz, with one shape:
+{"error": {"status", "title", "description", ...}}; an HTML page everywhere else."""
+
+import json
+from typing import Any
+
+import bottle
+
+from .render import page
+
+JSON_PREFIXES = ("/api/", "/healthz")
+
+
+class ApiError(bottle.HTTPError):
+    """An error the client can act on; `problems` says which field is wrong and why."""
+
+    def __init__(
+        self, status: int, description: str, problems: dict[str, str] | None = None, **headers: Any
+    ) -> None:
+        super().__init__(status, description, **headers)
+        self.problems = problems or {}
+
+
+def unauthorized(description: str) -> ApiError:
+    return ApiError(401, description, **{"WWW-Authenticate": "Bearer"})
+
+
+def handle_error(error: bottle.HTTPError) -> str:
+    """Bottle's error handler for every status: what went wrong, never a traceback (Bottle
+    writes that to the error log, which gunicorn keeps)."""
+    status = error.status_code
+    title = error.status_line.partition(" ")[2]
+    description = error.body if isinstance(error.body, str) and status < 500 else title
+    path = bottle.request.path
+    if path.startswith(JSON_PREFIXES) or path == "/api":
+        bottle.response.content_type = "application/json"
+        body: dict[str, Any] = {"status": status, "title": title, "description": description}
+        if isinstance(error, ApiError) and error.problems:
+            body["problems"] = error.problems
+        return json.dumps({"error": body})
+    return page("error", status=status, title=title, description=description)
+
+
+def install_error_handlers(app: bottle.Bottle) -> None:
+    for status in bottle.HTTP_CODES:
+        if status >= 400:
+            app.error(status)(handle_error)

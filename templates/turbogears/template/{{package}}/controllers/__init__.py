@@ -1,0 +1,1 @@
+"""The controllers: object dispatch from RootController, one attribute per path segment."""

@@ -1,0 +1,1 @@
+"""What the controllers share: checks, and (with accounts) passwords, tokens, limits and mail."""
