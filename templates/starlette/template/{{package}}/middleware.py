@@ -15,6 +15,8 @@ logger = logging.getLogger(__name__)
 
 # A caller's id is kept only if it is short and plain, so it cannot forge log lines.
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# The most of a refused body read (and dropped) so that its client gets the answer.
+DISCARD_BYTES = 16 * 1024 * 1024
 
 
 class RequestIdMiddleware:
@@ -72,31 +74,53 @@ class BodyLimitMiddleware:
 
     Starlette's own `max_body_size` answers its 413 in plain text; this raises HTTPException
     from `receive`, inside the endpoint that reads the body, so errors.py answers it. Nothing
-    is read before an endpoint asks, so the token is checked first."""
+    is read before an endpoint asks, so the token is checked first.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    An answer given before the whole body came in (this 413, a 401) would otherwise be lost:
+    the server closes a connection with unread bytes in it, and the client, still sending,
+    gets a reset instead of the answer. So what is left of the body is read and dropped once
+    the answer is out, up to discard_bytes; a larger one is not worth reading."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, discard_bytes: int = DISCARD_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.discard_bytes = discard_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length", "")
-        received = 0
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length", "")
+        length = int(declared) if declared.isascii() and declared.isdigit() else None
+        asked, received = False, 0
+        # Whether the body has ended (or the client left), so nothing more is to be read.
+        ended = not length and "transfer-encoding" not in headers
 
         async def receive_at_most() -> Message:
-            nonlocal received
+            nonlocal asked, received, ended
             too_large = HTTPException(413, f"The body may be at most {self.max_bytes} bytes.")
-            if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
+            if length is not None and length > self.max_bytes:
                 raise too_large
+            asked = True  # the server asks a client that expects 100-continue for its body
             message = await receive()
             received += len(message.get("body", b""))
+            ended = ended or message["type"] != "http.request" or not message.get("more_body")
             if received > self.max_bytes:  # a chunked body declares no length
                 raise too_large
             return message
 
         await self.app(scope, receive_at_most, send)
+        if ended or (length or 0) > self.discard_bytes:
+            return
+        if not asked and headers.get("expect", "").lower() == "100-continue":
+            return  # the client holds the body back until asked for it, and never was
+        discarded = 0
+        while discarded <= self.discard_bytes:
+            message = await receive()
+            discarded += len(message.get("body", b""))
+            if message["type"] != "http.request" or not message.get("more_body"):
+                return
 
 
 def client_address(connection: HTTPConnection) -> str:
