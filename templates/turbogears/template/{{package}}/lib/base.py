@@ -1,5 +1,5 @@
 """The base of the page and API controllers (TurboGears's lib/base.py), and the application
-wrapper that refuses HTTP methods no controller answers."""
+wrapper that refuses HTTP methods no controller answers and requests it cannot parse."""
 
 import json
 from typing import Any, ClassVar
@@ -48,7 +48,8 @@ def json_response(status: int, detail: str) -> Response:
 
 class KnownMethodsWrapper(ApplicationWrapper):
     """Before any controller runs: TRACE, CONNECT and invented methods are a 405, and a path
-    that is not UTF-8 (which TurboGears's dispatch cannot decode) is a 404, such a query a 400."""
+    that is not UTF-8 (which TurboGears's dispatch cannot decode) is a 404, such a query a 400,
+    and so is a form body that cannot be parsed."""
 
     def __init__(self, handler: Any, config: Any) -> None:
         super().__init__(handler, config)
@@ -65,4 +66,11 @@ class KnownMethodsWrapper(ApplicationWrapper):
             unquote_to_bytes(environ.get("QUERY_STRING", "").replace("+", " ")).decode("utf-8")
         except UnicodeError:
             return json_response(400, "The query string is not UTF-8.")
+        try:
+            # TurboGears reads a form body into the action's arguments during dispatch, where a
+            # body its Content-Type cannot describe (multipart without a boundary) would be a
+            # 500; WebOb keeps what it parses here for the dispatch.
+            context.request.POST  # noqa: B018
+        except ValueError:
+            return json_response(400, "The body does not match its Content-Type.")
         return self.next_handler(controller, environ, context)
