@@ -77,6 +77,21 @@ def get(path):
     return response.status_code, response.headers["content-type"], response.text
 """
 
+CHERRYPY = """
+import atexit
+import webtest
+from {package}.app import create_app, start_engine, stop_engine
+from {package}.config import Settings
+# In memory: the pages here read no rows; the secret signs the session cookie.
+settings = Settings(database_url="sqlite://", secret_key="test-only-" + "x" * 32)
+app = webtest.TestApp(create_app(settings))
+start_engine()  # as gunicorn's post_worker_init does
+atexit.register(stop_engine)
+def get(path):
+    response = app.get(path, status="*")
+    return response.status_int, response.content_type, response.text
+"""
+
 
 @dataclass(frozen=True)
 class Site:
@@ -97,6 +112,13 @@ SITES = {
         for language in ("jinja2", "chameleon", "mako")
     },
     "fastapi": Site("fastapi", (), FASTAPI, {"/docs": 200}, described=False),
+    "cherrypy": Site(
+        "cherrypy",
+        ("auth=accounts",),
+        CHERRYPY,
+        {p: 200 for p in ("/", "/accounts/signup", "/accounts/login", "/accounts/password/reset")}
+        | {"/nowhere": 404},
+    ),
 }
 
 
