@@ -92,6 +92,18 @@ def get(path):
     return response.status_int, response.content_type, response.text
 """
 
+TURBOGEARS = """
+import webtest
+from {package}.settings import Settings
+from {package}.wsgi import make_app
+# In memory: the pages here read no rows; the secret signs the session cookie.
+settings = Settings(database_url="sqlite://", secret_key="test-only-" + "x" * 32)
+app = webtest.TestApp(make_app(settings))
+def get(path):
+    response = app.get(path, status="*")
+    return response.status_int, response.content_type, response.text
+"""
+
 
 @dataclass(frozen=True)
 class Site:
@@ -116,6 +128,13 @@ SITES = {
         "cherrypy",
         ("auth=accounts",),
         CHERRYPY,
+        {p: 200 for p in ("/", "/accounts/signup", "/accounts/login", "/accounts/password/reset")}
+        | {"/nowhere": 404},
+    ),
+    "turbogears": Site(
+        "turbogears",
+        ("auth=accounts",),
+        TURBOGEARS,
         {p: 200 for p in ("/", "/accounts/signup", "/accounts/login", "/accounts/password/reset")}
         | {"/nowhere": 404},
     ),
