@@ -43,11 +43,11 @@ ACCOUNTS = (
     "shop/tokens.py",
     "shop/users.py",
     "shop/users_api.py",
-    "shop/views/accounts/login.tpl",
-    "shop/views/accounts/signup.tpl",
-    "shop/views/accounts/logout.tpl",
-    "shop/views/accounts/password_reset.tpl",
-    "shop/views/accounts/set_password.tpl",
+    "shop/templates/accounts/login.html",
+    "shop/templates/accounts/signup.html",
+    "shop/templates/accounts/logout.html",
+    "shop/templates/accounts/password_reset.html",
+    "shop/templates/accounts/set_password.html",
     "tests/test_accounts.py",
     "tests/test_limits.py",
     "tests/test_mail.py",
@@ -100,7 +100,7 @@ def test_bottle_idioms_are_present(tmp_path: Path) -> None:
         "Route.get_undecorated_callback()", ""
     )
     assert "class Item(Base)" in (project / "shop/models.py").read_text()
-    assert "% rebase('base.tpl'" in (project / "shop/views/index.tpl").read_text()
+    assert "% rebase('base.html'" in (project / "shop/templates/index.html").read_text()
     example = (project / ".env.example").read_text()
     assert "\nDATABASE_URL=sqlite:///db.sqlite3" in example
     assert "\nAPP_API_TOKEN=" in example

@@ -1,15 +1,16 @@
-"""Pages from the SimpleTemplate views in views/, looked up there and nowhere else."""
+"""Pages from the SimpleTemplate files in templates/, looked up there and nowhere else."""
 
 from pathlib import Path
 from typing import Any
 
 import bottle
 
-VIEWS_DIR = Path(__file__).parent / "views"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
 def page(name: str, **values: Any) -> str:
-    """The view `name` (views/<name>.tpl) rendered with values; {{ }} escapes HTML."""
+    """templates/<name>.html rendered with values; SimpleTemplate's inline expressions escape
+    HTML."""
     values.setdefault("user", None)
     values.setdefault("csrf_token", "")
-    return bottle.template(name, template_lookup=[str(VIEWS_DIR)], **values)
+    return bottle.template(name, template_lookup=[str(TEMPLATES_DIR)], **values)
