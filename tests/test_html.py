@@ -104,6 +104,18 @@ def get(path):
     return response.status_int, response.content_type, response.text
 """
 
+BOTTLE = """
+import webtest
+from {package}.app import create_app
+from {package}.config import Settings
+# In memory: the pages here read no rows; the secret signs the session cookie.
+settings = Settings(database_url="sqlite://", secret_key="test-only-" + "x" * 32)
+app = webtest.TestApp(create_app(settings))
+def get(path):
+    response = app.get(path, status="*")
+    return response.status_int, response.content_type, response.text
+"""
+
 
 @dataclass(frozen=True)
 class Site:
@@ -135,6 +147,13 @@ SITES = {
         "turbogears",
         ("auth=accounts",),
         TURBOGEARS,
+        {p: 200 for p in ("/", "/accounts/signup", "/accounts/login", "/accounts/password/reset")}
+        | {"/nowhere": 404},
+    ),
+    "bottle": Site(
+        "bottle",
+        ("auth=accounts",),
+        BOTTLE,
         {p: 200 for p in ("/", "/accounts/signup", "/accounts/login", "/accounts/password/reset")}
         | {"/nowhere": 404},
     ),
