@@ -41,7 +41,18 @@ def handle_error(error: bottle.HTTPError) -> str:
     return page("error", status=status, title=title, description=description)
 
 
+def refuse_paths_not_utf8() -> None:
+    """Bottle decodes the path as UTF-8 dropping the bytes that are not (/%ff would be the home
+    page): a path that is not UTF-8 names nothing here, so it is a 400."""
+    raw = str(bottle.request.environ.get("bottle.raw_path", ""))
+    try:
+        raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise bottle.HTTPError(400, "The path is not UTF-8.") from None
+
+
 def install_error_handlers(app: bottle.Bottle) -> None:
+    app.add_hook("before_request", refuse_paths_not_utf8)
     for status in bottle.HTTP_CODES:
         if status >= 400:
             app.error(status)(handle_error)
