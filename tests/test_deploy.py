@@ -46,7 +46,7 @@ DEPLOY_FILES = (
 )
 # The forms `scaffold check` localizes (src/scaffold/nginx_site.py); the template must keep them.
 NGINX_CONTRACT = (
-    r"^\s*server unix:/run/{package}/gunicorn\.sock fail_timeout=0;$",
+    r"^\s*server unix:/run/{package}/{socket} fail_timeout=0;$",
     r"^\s*listen 80\b[^;]*;$",
     r"^\s*listen \[::\]:80\b[^;]*;$",
     r"^\s*listen 443 ssl http2\b[^;]*;$",
@@ -94,31 +94,42 @@ def test_every_framework_gets_the_deploy_files_from_its_catalog_entry(
     project = generate(tmp_path / "website", framework, "package=site_app")
     fw = catalog.get(framework)
     data = catalog.template_data(fw, resolve_answers(fw.questions, {"package": "site_app"}))
+    server = catalog.server_of(fw)
+    on_gunicorn = server.name == "gunicorn"
     for name in (
-        *DEPLOY_FILES,
+        *(name for name in DEPLOY_FILES if on_gunicorn or not name.endswith("gunicorn.conf.py")),
         "deploy/nginx/site_app.conf",
         "deploy/systemd/site_app.socket",
         "deploy/systemd/site_app.service",
     ):
         text = (project / name).read_text()
         assert not re.search(r"\{\{|\{%", text.replace("${{", "")), f"unrendered Jinja in {name}"
-    conf = (project / "deploy/gunicorn.conf.py").read_text()
-    assert setting(conf, "wsgi_app") == json.dumps(data["app_entry"])
-    assert setting(conf, "worker_class") == json.dumps(data["worker_class"])
-    assert data["worker_class"] == (
-        catalog.get(framework).worker_class or catalog.WORKER_CLASSES[data["interface"]]
-    )
-    for name, value in data["production_env"]:
-        assert f'os.environ.setdefault("{name}", "{value}")' in conf
     site = (project / "deploy/nginx/site_app.conf").read_text()
     for form in NGINX_CONTRACT:
         pattern = form.format(
-            package="site_app", domain=re.escape(DOMAIN), static_dir=re.escape(data["static_dir"])
+            package="site_app",
+            domain=re.escape(DOMAIN),
+            static_dir=re.escape(data["static_dir"]),
+            socket=re.escape(server.socket_name),
         )
         assert re.search(pattern, site, re.MULTILINE), pattern
     service = (project / "deploy/systemd/site_app.service").read_text()
     stop = int(re.search(r"^TimeoutStopSec=(\d+)$", service, re.MULTILINE).group(1))
-    assert stop > int(setting(conf, "graceful_timeout").split()[0])
+    if not on_gunicorn:  # the framework's own server: its command, no gunicorn config
+        assert not (project / "deploy/gunicorn.conf.py").exists()
+        assert f"ExecStart=/srv/site_app/.venv/bin/{data['server_command']}\n" in service
+        assert not data["production_env"]
+        assert stop > 30  # the own servers' grace for requests in flight
+    else:
+        conf = (project / "deploy/gunicorn.conf.py").read_text()
+        assert setting(conf, "wsgi_app") == json.dumps(data["app_entry"])
+        assert setting(conf, "worker_class") == json.dumps(data["worker_class"])
+        assert data["worker_class"] == (
+            fw.worker_class or catalog.WORKER_CLASSES[data["interface"]]
+        )
+        for name, value in data["production_env"]:
+            assert f'os.environ.setdefault("{name}", "{value}")' in conf
+        assert stop > int(setting(conf, "graceful_timeout").split()[0])
     assert "User=site_app" in service and "User=root" not in service
     assert not (project / "Dockerfile").exists()
 
