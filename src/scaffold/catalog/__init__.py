@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from scaffold.catalog import (
-    aiohttp,
     bottle,
     cherrypy,
     django,
@@ -65,7 +64,6 @@ FRAMEWORKS: tuple[Framework, ...] = (
     starlette.FRAMEWORK,
     tornado.FRAMEWORK,
     sanic.FRAMEWORK,
-    aiohttp.FRAMEWORK,
     bottle.FRAMEWORK,
     cherrypy.FRAMEWORK,
     turbogears.FRAMEWORK,

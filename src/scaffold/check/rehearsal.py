@@ -44,7 +44,10 @@ REHEARSAL_STAGES = (
 # Each needs the one before; the probes after them are independent of each other.
 CHAIN = ("wheelhouse", "machine", "services", "install")
 INSTALL_TIMEOUT = 600
-NGINX_RELOAD_WAIT = 10.0
+# How long /healthz may take to answer through nginx after install.sh: nginx's reload returns
+# before the new site listens, and new workers may still be booting. Each curl gives up after
+# 10 s, so 30 s is three tries, not one.
+SERVICE_READY_WAIT = 30.0
 # How install.sh's own lines say what it did to the service.
 SERVICE_STEPS = ("starting", "reloading", "restarting", "the units changed")
 WHEELHOUSE = "/wheelhouse"
@@ -237,7 +240,7 @@ class Rehearsal:
                 log.write(f"$ journalctl -u {package}.service\n{journal.stdout}")
             raise StageFailed(error.message, self.log(stage)) from None
         health = self.target.framework.health_path
-        status = self.probes.healthz(wait=NGINX_RELOAD_WAIT)
+        status = self.probes.healthz(wait=SERVICE_READY_WAIT)
         if status != 200:
             raise StageFailed(f"after install.sh, {health} answered {status}", self.log(stage))
         if stage == "install":
