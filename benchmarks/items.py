@@ -128,6 +128,16 @@ def items(request):
     return JSONResponse([dict(zip(COLUMNS, row)) for row in rows])
 app = Starlette(routes=[Route("/api/items", items)])
 """,
+    "aiohttp": """
+import os, sqlite3
+from aiohttp import web
+async def items(request):
+    with sqlite3.connect(os.environ["REFERENCE_DB"]) as db:
+        rows = db.execute(QUERY).fetchall()
+    return web.json_response([dict(zip(COLUMNS, row)) for row in rows])
+app = web.Application()
+app.router.add_get("/api/items", items)
+""",
     "bottle": """
 import json, os, sqlite3
 import bottle

@@ -31,6 +31,11 @@ ADDITIONS: dict[str, dict[tuple[str, ...], Any]] = {
         # flake8-django's rules: Django's own pitfalls, meaningless for the other frameworks.
         ("tool", "ruff", "lint", "extend-select"): ["DJ"],
     },
+    "aiohttp": {
+        # pytest-aiohttp's fixtures run on pytest-asyncio's loop, which reads its mode here.
+        ("tool", "pytest", "ini_options", "asyncio_mode"): "auto",
+        ("tool", "pytest", "ini_options", "asyncio_default_fixture_loop_scope"): "function",
+    },
 }
 
 

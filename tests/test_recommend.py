@@ -28,6 +28,8 @@ BASE = {q.name: q.default for q in NEEDS_QUESTIONS}
         ({"kind": "app", "realtime": True}, "tornado"),
         ({"kind": "api", "speed": True, "realtime": True}, "sanic"),
         ({"kind": "app", "speed": True, "realtime": True}, "sanic"),
+        ({"kind": "api", "client": True}, "aiohttp"),
+        ({"kind": "app", "client": True}, "aiohttp"),
         ({"kind": "app", "standalone": True}, "bottle"),
         ({"kind": "app", "objects": True}, "cherrypy"),
         ({"kind": "app", "objects": True, "batteries": True}, "turbogears"),

@@ -39,6 +39,13 @@ NEEDS_QUESTIONS: tuple[Question, ...] = (
         type="bool",
     ),
     Question(
+        "client",
+        "Will the app itself call other HTTP services a lot (an async HTTP client and server "
+        "in one)?",
+        False,
+        type="bool",
+    ),
+    Question(
         "standalone",
         "Should it stay a single-file app with no dependencies beyond the framework?",
         False,
@@ -112,6 +119,8 @@ RULES: tuple[Rule, ...] = (
     Rule("realtime", True, "sanic", 5, "it is async throughout, websockets included"),
     Rule("kind", "api", "sanic", 2, "its blueprints group an API's routes"),
     Rule("batteries", False, "sanic", 1, "you add only the parts you need"),
+    Rule("client", True, "aiohttp", 9, "it is an async HTTP client and server in one"),
+    Rule("kind", "api", "aiohttp", 1, "its handlers answer JSON on asyncio"),
     Rule("standalone", True, "bottle", 9, "it is a single file with no dependencies"),
     Rule("kind", "app", "bottle", 1, "its routes and templates fit a small app"),
     Rule("objects", True, "cherrypy", 8, "it maps a tree of Python objects onto URLs"),

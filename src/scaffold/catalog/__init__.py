@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scaffold.catalog import (
+    aiohttp,
     bottle,
     cherrypy,
     django,
@@ -64,6 +65,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
     starlette.FRAMEWORK,
     tornado.FRAMEWORK,
     sanic.FRAMEWORK,
+    aiohttp.FRAMEWORK,
     bottle.FRAMEWORK,
     cherrypy.FRAMEWORK,
     turbogears.FRAMEWORK,

@@ -150,12 +150,12 @@ class Framework:
     server_setup: tuple[ServerSetup, ...] = ()  # services to set up before the first deploy
     server: Server | None = None  # None: gunicorn (shared.GUNICORN)
     # gunicorn's worker class when the interface's default (shared.WORKER_CLASSES) is not it,
-    # such as a worker the framework's own package ships.
+    # such as aiohttp's own worker.
     worker_class: str = ""
     # gunicorn server hooks the app needs, as (hook, "module:function") with "{package}" filled
     # in: gunicorn.conf.py imports the function only when the hook runs, in the worker.
     gunicorn_hooks: tuple[tuple[str, str], ...] = ()
-    # The access log format when the worker writes its own log (its own %-codes), not gunicorn's.
+    # The access log format when the worker reads its own (aiohttp's %-codes), not gunicorn's.
     access_log_format: str = ""
 
     @property
