@@ -95,7 +95,8 @@ def test_gunicorn_serves_the_async_factory_with_aiohttps_worker() -> None:
     data = aiohttp_data(project_name="Inventory")
     # No call: the worker awaits the factory itself, in its own event loop.
     assert data["app_entry"] == "inventory.app:create_app"
-    assert data["worker_class"] == "aiohttp.GunicornWebWorker"
+    # aiohttp.GunicornWebWorker, subclassed in the project (worker.py): its package is filled in.
+    assert data["worker_class"] == "inventory.worker.WebWorker"
     assert data["dev_command"].endswith(
         "python -m aiohttp.web -H 127.0.0.1 -P 8080 inventory.app:create_app"
     )

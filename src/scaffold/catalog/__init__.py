@@ -132,7 +132,8 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
         "framework": framework.name,
         "framework_title": framework.title,
         "interface": interface,
-        "worker_class": framework.worker_class or WORKER_CLASSES.get(interface, ""),
+        "worker_class": framework.fill(framework.worker_class, answers)
+        or WORKER_CLASSES.get(interface, ""),
         "server": server.name,
         "server_title": server.title,
         "server_command": server.command_for(answers),

@@ -47,7 +47,8 @@ FRAMEWORK = Framework(
     ),
     migrate=(("alembic", "upgrade", "head"),),
     server_setup=(POSTGRESQL_SETUP,),
-    worker_class="aiohttp.GunicornWebWorker",
+    # aiohttp.GunicornWebWorker, subclassed to serve the requests that arrive as it stops.
+    worker_class="{package}.worker.WebWorker",
     # aiohttp's worker writes the access log itself and refuses gunicorn's %(name)s codes: the
     # client nginx saw, the request line, status, bytes, referer, user agent, and the duration
     # in microseconds (aiohttp has no milliseconds code), as in `... 1234us`.

@@ -150,7 +150,7 @@ class Framework:
     server_setup: tuple[ServerSetup, ...] = ()  # services to set up before the first deploy
     server: Server | None = None  # None: gunicorn (shared.GUNICORN)
     # gunicorn's worker class when the interface's default (shared.WORKER_CLASSES) is not it,
-    # such as aiohttp's own worker.
+    # such as a subclass of aiohttp's own worker; "{package}" is filled in.
     worker_class: str = ""
     # gunicorn server hooks the app needs, as (hook, "module:function") with "{package}" filled
     # in: gunicorn.conf.py imports the function only when the hook runs, in the worker.
