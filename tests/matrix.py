@@ -1,8 +1,9 @@
 """The template matrix, derived from the catalog and the answer schema (no hand-kept list).
 
 Every framework with its defaults; the full product of each framework's own choice options
-with `docker`; the remaining common choices (python_version) rotated through those, so every
-value of every option is rendered and checked. Boots run for every combination whose option
+with `docker` (and `kubernetes` with it, where the database allows several pods); the remaining
+common choices (python_version) rotated through those, so every value of every option is
+rendered and checked. Boots run for every combination whose option
 values change code (the catalog's options), not for ones that only change metadata.
 """
 
@@ -43,7 +44,8 @@ AWKWARD_NAMES = {
 }
 
 
-SILENT_IN_ID = {"python_version", *AWKWARD_NAMES}
+# kubernetes follows docker (see combinations), so it adds nothing to the name.
+SILENT_IN_ID = {"python_version", "kubernetes", *AWKWARD_NAMES}
 # The options every framework shares (catalog/shared.py); the rest are a framework's own.
 SHARED_OPTIONS = {"database", "auth"}
 
@@ -71,6 +73,9 @@ def combinations() -> list[Combination]:
                 data[question.name] = question.choices[i % len(question.choices)]
             if data["docker"] == "true":  # line lengths, quoting and escaping in every file
                 data.update(AWKWARD_NAMES)
+                # deploy/kubernetes/ with the image, where the database allows several pods.
+                if data.get("database") != "sqlite":
+                    data["kubernetes"] = "true"
             result.append(Combination(name, tuple(sorted(data.items()))))
     return result
 

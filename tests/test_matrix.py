@@ -157,6 +157,17 @@ def check_deploy_configs(project: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-2000:]
     assert "skipped" not in result.stdout, result.stdout[-500:]
+    if (project / "tests" / "test_kubernetes.py").is_file():
+        check_kubernetes(project)
+
+
+def check_kubernetes(project: Path) -> None:
+    """The project's own manifest tests (Kubernetes' schema, offline, with kubernetes-validate)."""
+    argv = [sys.executable, "-m", "pytest", "-q", "--no-cov", "--noconftest", "-p"]
+    argv += ["no:cacheprovider", "tests/test_kubernetes.py"]
+    result = run(argv, cwd=project, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-500:]
 
 
 @pytest.mark.parametrize("combo", combinations(), ids=lambda c: c.id)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from scaffold import catalog, render, template_compiler
-from scaffold.questions import resolve_answers
+from scaffold.questions import Question, resolve_answers
 from tests.helpers import REPO, TEMPLATES, available_frameworks
 
 REGENERATE = "templates changed: run `python -m scaffold.template_compiler`, commit the result"
@@ -32,7 +32,7 @@ def answer_variants(framework: catalog.Framework) -> list[dict[str, Any]]:
     for question in framework.questions:
         values = list(question.choices) if question.type == "choice" else []
         values += [True, False] if question.type == "bool" else []
-        variants += [{question.name: value} for value in values]
+        variants += [with_what_it_needs(framework, question, value) for value in values]
     variants.append(
         {
             "project_name": "Zoë's <Shop> & Co",
@@ -41,6 +41,19 @@ def answer_variants(framework: catalog.Framework) -> list[dict[str, Any]]:
         }
     )
     return variants
+
+
+def with_what_it_needs(
+    framework: catalog.Framework, question: Question, value: Any
+) -> dict[str, Any]:
+    """{name: value}, plus another answer's last choice where the value excludes the default
+    (kubernetes=true needs a database other than SQLite, Flask's default)."""
+    answers = {question.name: value}
+    for excluded, other, forbidden in question.excludes:
+        needed = next((q for q in framework.questions if q.name == other), None)
+        if excluded == value and needed is not None and needed.default == forbidden:
+            answers[other] = next(c for c in reversed(needed.choices) if c != forbidden)
+    return answers
 
 
 def jinja_render(text: str, data: dict[str, Any]) -> str:

@@ -81,15 +81,17 @@ class Question:
     choices: tuple[str, ...] = ()
     check: Callable[[str], str | None] | None = None  # returns what is wrong, or None
     # (this answer's value, another answer, a value of that one it cannot go with)
-    excludes: tuple[tuple[str, str, str], ...] = ()
+    excludes: tuple[tuple[str | bool, str, str], ...] = ()
 
     def default_for(self, answers: Mapping[str, Any]) -> Any:
         return self.default(answers) if callable(self.default) else self.default
 
     def excluded_by(self, answers: Mapping[str, Any]) -> tuple[str, str] | None:
         """The (answer, value) among `answers` that this answer's value cannot go with."""
+        mine = answers.get(self.name)
         for value, other, forbidden in self.excludes:
-            if answers.get(self.name) == value and answers.get(other) == forbidden:
+            # Raw ("true", from --data) or parsed (True): the same answer.
+            if mine is not None and self.parse(mine) == value and answers.get(other) == forbidden:
                 return other, forbidden
         return None
 
@@ -229,6 +231,14 @@ COMMON_QUESTIONS: tuple[Question, ...] = (
         check=check_unix_user,
     ),
     Question("docker", "Add a Dockerfile", False, type="bool"),
+    # Several replicas share one database: SQLite's file lives on one node's disk.
+    Question(
+        "kubernetes",
+        "Add Kubernetes manifests (deploy/kubernetes/, with the Dockerfile)",
+        False,
+        type="bool",
+        excludes=((True, "database", "sqlite"),),
+    ),
 )
 
 
@@ -275,7 +285,8 @@ def resolve_answers(
         if excluded := question.excluded_by(answers):
             other, forbidden = excluded
             raise BadInput(
-                f"{question.name}={answers[question.name]} cannot go with {other}={forbidden}",
+                f"{question.name}={_shown(answers[question.name])} cannot go with "
+                f"{other}={forbidden}",
                 f"pick another {other} (e.g. --data {other}="
                 f"{_first_other(questions, other, forbidden)}) or another {question.name}",
             )
@@ -285,6 +296,11 @@ def resolve_answers(
 def compatible(questions: Iterable[Question], answers: Mapping[str, Any]) -> bool:
     """Whether no answer excludes another (auth=accounts needs a database, say)."""
     return not any(question.excluded_by(answers) for question in questions)
+
+
+def _shown(value: Any) -> str:
+    """An answer as --data spells it: true/false, not Python's True/False."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _first_other(questions: tuple[Question, ...], name: str, forbidden: str) -> str:

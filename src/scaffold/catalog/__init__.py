@@ -123,6 +123,13 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
             "example": "" if var.secret else var.example_for(answers),
             "help": var.help,
             "secret": var.secret,
+            # deploy/kubernetes/: the pod's value, and whether it goes into the Secret.
+            "cluster_value": (
+                var.example_for(answers)
+                if var.cluster_value is None
+                else var.cluster_value.format(**answers)
+            ),
+            "cluster_secret": var.secret or var.cluster_secret,
         }
         for var in framework.env + server_of(framework).env
         if var.applies(answers)
@@ -157,12 +164,18 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
             else ["-m", *server.argv_for(answers)]
         ),
         "server_dependencies": list(server.dependencies_for(interface)),
+        # deploy/kubernetes/: its tests validate each manifest against Kubernetes' schema, offline.
+        "deploy_dev_dependencies": (
+            ["kubernetes-validate>=1.33"] if answers.get("kubernetes") else []
+        ),
         # (hook, module, function): gunicorn.conf.py imports each only when its hook runs.
         "gunicorn_hooks": [
             [hook, *framework.fill(target, answers).split(":"), list(GUNICORN_HOOK_ARGUMENTS[hook])]
             for hook, target in framework.gunicorn_hooks
         ],
         "access_log_format": framework.access_log_format,
+        # Kubernetes object names are DNS labels: no underscores.
+        "kubernetes_name": answers["package"].replace("_", "-").strip("-"),
         "app_entry": framework.fill(framework.app_entry, answers),
         "dev_command": framework.dev_command_for(answers),
         "static_dir": framework.fill(framework.static_dir, answers),

@@ -22,6 +22,10 @@ class EnvVar:
     example_when: tuple[tuple[str, str, str], ...] = ()
     # (answer, value): the variable does not exist when that answer has that value
     absent_when: tuple[tuple[str, str], ...] = ()
+    # Its value in a Kubernetes pod, where the example does not fit (deploy/kubernetes/).
+    cluster_value: str | None = None
+    # Whether Kubernetes keeps it in the Secret though it is not generated (a URL's password).
+    cluster_secret: bool = False
 
     @property
     def is_api_token(self) -> bool:

@@ -19,11 +19,18 @@ ASYNC_WORDS = {
     "wsgi": {"async": "", "await": ""},
     "asgi": {"async": "async ", "await": "await "},
 }
+# In a Kubernetes pod: the container listens on its port, runs as many processes as its CPU
+# limit (the pod sees every core of its node), and trusts X-Forwarded-* from any peer, since
+# only the Service, fed by ingress-nginx, reaches it (deploy/kubernetes/network-policy.yaml).
+CONTAINER_BIND = "0.0.0.0:8000"
+POD_PROCESSES = "2"
+ANY_PROXY = "*"
 DEPLOY_ENV = (
     EnvVar(
         "GUNICORN_BIND",
         "unix:/run/{package}/gunicorn.sock",
         "where gunicorn listens; systemd socket activation overrides it",
+        cluster_value=CONTAINER_BIND,
     ),
     # Never empty: gunicorn itself parses WEB_CONCURRENCY on import and fails on "".
     EnvVar(
@@ -31,12 +38,14 @@ DEPLOY_ENV = (
         "3",
         "gunicorn worker processes; unset: 2 x cores + 1 for sync "
         "workers, one per core for async ones",
+        cluster_value=POD_PROCESSES,
     ),
     EnvVar(
         "FORWARDED_ALLOW_IPS",
         "127.0.0.1,::1",
         "proxies whose X-Forwarded-* gunicorn "
         "trusts over TCP (a unix socket is guarded by its file mode); '*' on Heroku",
+        cluster_value=ANY_PROXY,
     ),
 )
 
@@ -75,13 +84,20 @@ def own_server(name: str, title: str) -> Server:
                 f"unix:/run/{{package}}/{name}.sock",
                 f"where {title} listens (unix:PATH or HOST:PORT); systemd socket activation "
                 "overrides it",
+                cluster_value=CONTAINER_BIND,
             ),
-            EnvVar("WEB_CONCURRENCY", "2", "server processes; unset: one per core"),
+            EnvVar(
+                "WEB_CONCURRENCY",
+                "2",
+                "server processes; unset: one per core",
+                cluster_value=POD_PROCESSES,
+            ),
             EnvVar(
                 "FORWARDED_ALLOW_IPS",
                 "127.0.0.1,::1",
                 "proxies whose X-Forwarded-For and X-Forwarded-Proto are trusted over TCP (a "
                 "unix socket is guarded by its file mode); '*' on Heroku",
+                cluster_value=ANY_PROXY,
             ),
         ),
         notifies=False,
@@ -119,6 +135,9 @@ def database_url(help_extra: str = "") -> EnvVar:
         "(/var/lib/ and the package name), else in the project root" + help_extra,
         example_when=(("database", "postgresql", "postgres:///{package}"),),
         absent_when=(("database", "none"),),
+        # A cluster reaches its database over the network, with a password.
+        cluster_value="postgres://{package}:PASSWORD@DATABASE_HOST:5432/{package}",
+        cluster_secret=True,
     )
 
 
@@ -160,7 +179,9 @@ MAIL_ENV = (
         absent_when=_WITHOUT_ACCOUNTS,
     ),
     EnvVar("SMTP_USERNAME", "", "SMTP login; empty: none", absent_when=_WITHOUT_ACCOUNTS),
-    EnvVar("SMTP_PASSWORD", "", "SMTP password", absent_when=_WITHOUT_ACCOUNTS),
+    EnvVar(
+        "SMTP_PASSWORD", "", "SMTP password", absent_when=_WITHOUT_ACCOUNTS, cluster_secret=True
+    ),
     EnvVar(
         "MAIL_FROM",
         "noreply@{domain}",
