@@ -125,7 +125,7 @@ def test_every_framework_gets_the_deploy_files_from_its_catalog_entry(
         assert setting(conf, "wsgi_app") == json.dumps(data["app_entry"])
         assert setting(conf, "worker_class") == json.dumps(data["worker_class"])
         assert data["worker_class"] == (
-            fw.worker_class or catalog.WORKER_CLASSES[data["interface"]]
+            fw.worker_class.format(package="site_app") or catalog.WORKER_CLASSES[data["interface"]]
         )
         for name, value in data["production_env"]:
             assert f'os.environ.setdefault("{name}", "{value}")' in conf

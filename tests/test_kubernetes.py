@@ -48,7 +48,7 @@ def test_names_are_dns_labels_and_the_validator_is_a_test_dependency() -> None:
     given = {"package": "shop_admin_", "database": "postgresql", "kubernetes": "yes"}
     data = catalog.template_data(catalog.get("flask"), resolve_answers(questions, given))
     assert data["kubernetes_name"] == "shop-admin"
-    assert data["deploy_dev_dependencies"] == ["kubernetes-validate>=1.33"]
+    assert data["deploy_dev_dependencies"] == ["kubernetes-validate>=1.33", "types-PyYAML>=6.0"]
     cluster = {var["name"]: var for var in data["env_vars"]}
     assert cluster["DATABASE_URL"]["cluster_secret"] is True
     assert cluster["FORWARDED_ALLOW_IPS"]["cluster_value"] == "*"

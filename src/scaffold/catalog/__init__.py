@@ -166,7 +166,7 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
         "server_dependencies": list(server.dependencies_for(interface)),
         # deploy/kubernetes/: its tests validate each manifest against Kubernetes' schema, offline.
         "deploy_dev_dependencies": (
-            ["kubernetes-validate>=1.33"] if answers.get("kubernetes") else []
+            ["kubernetes-validate>=1.33", "types-PyYAML>=6.0"] if answers.get("kubernetes") else []
         ),
         # (hook, module, function): gunicorn.conf.py imports each only when its hook runs.
         "gunicorn_hooks": [
