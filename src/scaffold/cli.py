@@ -305,9 +305,31 @@ def adopt(project: Path) -> None:
     is_flag=True,
     help="Keep the venv, logs and nginx prefix for inspection; with --systemd, the machine.",
 )
-def check(project: Path, as_json: bool, no_nginx: bool, systemd: bool, keep: bool) -> None:
+@click.option(
+    "--app-hosts",
+    type=int,
+    default=None,
+    metavar="N",
+    help="With --systemd: N app machines, a proxy and a database machine, deployed by "
+    "deploy/ansible/site.yml; one loses its power, rejoins, and a rolling release follows.",
+)
+def check(
+    project: Path,
+    as_json: bool,
+    no_nginx: bool,
+    systemd: bool,
+    keep: bool,
+    app_hosts: int | None,
+) -> None:
     """Prove PROJECT (default: .) installs, passes its tests and boots behind nginx."""
-    from scaffold.check import Progress, failure, result_lines, run_check, run_rehearsal
+    from scaffold.check import (
+        Progress,
+        failure,
+        result_lines,
+        run_check,
+        run_cluster_rehearsal,
+        run_rehearsal,
+    )
 
     progress = (
         Progress()
@@ -322,7 +344,11 @@ def check(project: Path, as_json: bool, no_nginx: bool, systemd: bool, keep: boo
     )
     if systemd and no_nginx:
         raise_usage("--systemd deploys behind nginx; it cannot skip it", "drop --no-nginx")
-    if systemd:
+    if app_hosts is not None and not systemd:
+        raise_usage("--app-hosts rehearses several machines under systemd", "add --systemd")
+    if app_hosts is not None:
+        report = run_cluster_rehearsal(project, app_hosts, keep=keep, progress=progress)
+    elif systemd:
         report = run_rehearsal(project, keep=keep, progress=progress)
     else:
         report = run_check(project, nginx=not no_nginx, keep=keep, progress=progress)

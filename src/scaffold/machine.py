@@ -2,7 +2,8 @@
 
 Each machine boots an overlay of a cached root filesystem (`scaffold.rootfs`) with
 `systemd-nspawn --boot --private-network`, so runs stay independent and the cache is never
-written; commands run inside through `nsenter`. Nothing inside can reach a network.
+written; commands run inside through `nsenter`. Nothing inside can reach a network, except a
+bridge of a private network namespace (`scaffold.network`) that several machines share.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scaffold.errors import OperationFailed
+from scaffold.network import PrivateNetwork
 from scaffold.rootfs import RootFilesystem
 
 BOOT_TIMEOUT = 60.0
@@ -46,10 +48,12 @@ class Machine:
         work: Path,
         binds: Sequence[Bind] = (),
         log: Path | None = None,
+        network: PrivateNetwork | None = None,
     ) -> None:
         self.rootfs = rootfs
         self.work = work
         self.binds = tuple(binds)
+        self.network = network
         self.merged = work / "root"
         self.log = log or work.with_name(f"{work.name}.log")  # outlives the tmpfs
         self.nspawn: subprocess.Popen[bytes] | None = None
@@ -79,13 +83,15 @@ class Machine:
             f"workdir={self.work / 'overlay-work'}"
         )
         _run(["mount", "-t", "overlay", "overlay", "-o", options, str(self.merged)])
+        network = self.network
         command = [
+            *(network.enter() if network else ()),
             "systemd-nspawn",
             "--quiet",
             "--register=no",
             "--keep-unit",
             "--boot",
-            "--private-network",
+            f"--network-bridge={network.bridge}" if network else "--private-network",
             "--console=read-only",
             "-D",
             str(self.merged),
@@ -233,7 +239,24 @@ class Machine:
         with interrupts_deferred():
             self._stop()
 
+    def power_off(self) -> None:
+        """Cut the machine's power: its processes die at once and its network link goes; what
+        it wrote stays, so start() boots it again as it was."""
+        with interrupts_deferred():
+            self._kill()
+            if os.path.ismount(self.merged):
+                _run(["umount", str(self.merged)])
+            self.nspawn = self.leader = None
+
     def _stop(self) -> None:
+        self._kill()
+        for mount in (self.merged, self.work):
+            if os.path.ismount(mount):
+                _run(["umount", str(mount)], check=False)
+                if os.path.ismount(mount):
+                    _run(["umount", "--lazy", str(mount)], check=False)
+
+    def _kill(self) -> None:
         if self.nspawn is not None and self.nspawn.poll() is None:
             if self.leader is not None:
                 with contextlib.suppress(ProcessLookupError):
@@ -244,11 +267,6 @@ class Machine:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.nspawn.pid, signal.SIGKILL)
                 self.nspawn.wait(timeout=10)
-        for mount in (self.merged, self.work):
-            if os.path.ismount(mount):
-                _run(["umount", str(mount)], check=False)
-                if os.path.ismount(mount):
-                    _run(["umount", "--lazy", str(mount)], check=False)
 
     def __enter__(self) -> Machine:
         try:

@@ -35,9 +35,13 @@ BASE_PACKAGES = (
     "procps",
     "iproute2",
     "postgresql",
+    # The several-machine rehearsal deploys with Ansible, which reaches each machine by SSH
+    # and becomes root with sudo.
+    "openssh-server",
+    "sudo",
 )
 # Present in the image, started only by a rehearsal that needs it.
-MASKED_SERVICES = ("postgresql.service",)
+MASKED_SERVICES = ("postgresql.service", "ssh.service")
 DEBOOTSTRAP_TIMEOUT = 1200
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 

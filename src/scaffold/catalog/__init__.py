@@ -174,6 +174,8 @@ def template_data(framework: Framework, answers: dict[str, Any]) -> dict[str, An
             for hook, target in framework.gunicorn_hooks
         ],
         "access_log_format": framework.access_log_format,
+        # deploy/ansible/: several app machines share one database; a SQLite file lives on one.
+        "multi_host": answers.get("database", "none") != "sqlite",
         # Kubernetes object names are DNS labels: no underscores.
         "kubernetes_name": answers["package"].replace("_", "-").strip("-"),
         "app_entry": framework.fill(framework.app_entry, answers),

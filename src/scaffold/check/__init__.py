@@ -7,9 +7,11 @@ of `stages` (venv, install, tests, checks) and `serving` (server, nginx, shutdow
 `workspace` that is removed in all cases, Ctrl-C included; `report` holds what they return.
 
 `rehearsal` (`scaffold check --systemd`) deploys the project with its own deploy/install.sh
-into a throwaway systemd machine instead, built from `wheelhouse`, probed by `machine_probes`.
+into a throwaway systemd machine instead, built from `wheelhouse`, probed by `machine_probes`;
+`cluster` (`--app-hosts N`) onto several, with deploy/ansible/site.yml.
 """
 
+from scaffold.check.cluster import run_cluster_rehearsal
 from scaffold.check.rehearsal import run_rehearsal
 from scaffold.check.report import (
     STAGES,
@@ -31,5 +33,6 @@ __all__ = [
     "failure",
     "result_lines",
     "run_check",
+    "run_cluster_rehearsal",
     "run_rehearsal",
 ]

@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from scaffold import catalog
 from scaffold.check.preflight import Target
@@ -25,13 +26,15 @@ LOAD_MAX_REQUESTS = 5000
 LOAD_MAX_SECONDS = 40
 STOP_FILE = "/run/scaffold-load.stop"
 # Keep-alive HTTPS clients on 127.0.0.1:443 with the site's name, until STOP_FILE appears or a
-# bound is reached; prints how many requests succeeded and how the others failed.
+# bound is reached; prints how many requests succeeded, how the others failed, and when (the
+# monotonic clock, which the machine shares with the host).
 LOAD_SCRIPT = """
 import http.client, json, os, socket, ssl, sys, threading, time
 domain, path, clients, limit, seconds, stop_file = sys.argv[1:7]
 context = ssl.create_default_context()
 context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
 deadline, counts, errors, lock = time.monotonic() + float(seconds), [0, 0], [], threading.Lock()
+failed_at = []
 
 class Connection(http.client.HTTPSConnection):
     def connect(self):
@@ -57,6 +60,8 @@ def client():
             counts[0 if ok else 1] += 1
             if error and len(errors) < 5:
                 errors.append(error)
+            if error and len(failed_at) < 1000:
+                failed_at.append(time.monotonic())
 
 print("started", flush=True)
 threads = [threading.Thread(target=client) for _ in range(int(clients))]
@@ -64,8 +69,42 @@ for thread in threads:
     thread.start()
 for thread in threads:
     thread.join()
-print(json.dumps({"ok": counts[0], "failed": counts[1], "errors": errors}), flush=True)
+print(json.dumps({"ok": counts[0], "failed": counts[1], "errors": errors, "failed_at": failed_at}))
 """
+
+
+class Load:
+    """LOAD_SCRIPT running in a machine against its own nginx, until stop() or its bounds."""
+
+    def __init__(
+        self,
+        machine: Machine,
+        domain: str,
+        path: str,
+        requests: int = LOAD_MAX_REQUESTS,
+        seconds: float = LOAD_MAX_SECONDS,
+    ) -> None:
+        self.machine = machine
+        self.seconds = seconds
+        machine.run("rm", "-f", STOP_FILE)
+        argv = [domain, path, str(LOAD_CLIENTS), str(requests), str(seconds), STOP_FILE]
+        self.process = machine.spawn("python3", "-c", LOAD_SCRIPT, *argv)
+        if self.process.stdout is None or self.process.stdout.readline().strip() != "started":
+            self.process.kill()
+            self.process.wait()
+            raise StageFailed("the load generator did not start")
+
+    def stop(self) -> dict[str, Any]:
+        """{"ok", "failed", "errors" (the first few), "failed_at" (monotonic times)}."""
+        try:
+            self.machine.run("touch", STOP_FILE)
+            out, _ = self.process.communicate(timeout=self.seconds + 10)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+        counts: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        return counts
 
 
 @dataclass(frozen=True)
@@ -325,22 +364,8 @@ class Probes:
         verb = "reload" if reloads else "restart"
         master = self.show("MainPID")
         old = self._workers(master)
-        self.machine.run("rm", "-f", STOP_FILE)
-        argv = [
-            "python3",
-            "-c",
-            LOAD_SCRIPT,
-            self.domain,
-            self.target.framework.health_path,
-            str(LOAD_CLIENTS),
-            str(LOAD_MAX_REQUESTS),
-            str(LOAD_MAX_SECONDS),
-            STOP_FILE,
-        ]
-        load = self.machine.spawn(*argv)
+        load = Load(self.machine, self.domain, self.target.framework.health_path)
         try:
-            if load.stdout is None or load.stdout.readline().strip() != "started":
-                raise StageFailed("the load generator did not start")
             time.sleep(0.5)
             self.machine.run("systemctl", verb, self.unit)
             started = time.monotonic()
@@ -357,13 +382,8 @@ class Probes:
                 )
             took = time.monotonic() - started
             time.sleep(0.5)  # the new workers serve a little
-            self.machine.run("touch", STOP_FILE)
-            out, _ = load.communicate(timeout=LOAD_MAX_SECONDS + 10)
         finally:
-            if load.poll() is None:
-                load.kill()
-                load.wait()
-        counts = json.loads(out.strip().splitlines()[-1])
+            counts = load.stop()
         if counts["failed"] or not counts["ok"]:
             raise StageFailed(
                 f"{counts['failed']} of {counts['ok'] + counts['failed']} requests failed "

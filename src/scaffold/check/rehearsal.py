@@ -102,44 +102,30 @@ class NothingToDo(Exception):
     """A stage that does not apply to this project; the message says why."""
 
 
-class Rehearsal:
-    """The stages of one rehearsal, in order, with their results."""
+class StagedRun:
+    """Stages run in order, each timed, its result recorded; a failure in the chain (the
+    stages the others need) skips the rest."""
+
+    stages: tuple[str, ...] = ()
+    chain: tuple[str, ...] = ()
 
     def __init__(self, target: Target, release: str, workspace: Workspace, progress: Progress):
         self.target = target
         self.release = release
         self.workspace = workspace
         self.progress = progress
-        self.results = [StageResult(name) for name in REHEARSAL_STAGES]
+        self.results = [StageResult(name) for name in self.stages]
         self.wheelhouse = Wheelhouse(requirements_of(target.project), python_of(release))
-        self.machine = Machine(
-            RootFilesystem(release),
-            workspace.path / "machine",
-            [Bind(self.wheelhouse.path, WHEELHOUSE)],
-        )
-        self.probes = Probes(self.machine, target)
 
     def log(self, stage: str) -> Path:
         return self.workspace.log(stage)
 
-    def run(self) -> list[StageResult]:
-        self._step("wheelhouse", self.build_wheelhouse)
-        self._step("machine", self.boot)
-        self._step("services", self.set_up_services)
-        self._step("install", lambda: self.install("install"))
-        self._step("site", self.probes.site)
-        self._step("tls", self.probes.tls)
-        self._step("service", self.probes.service)
-        self._step("restart", self.probes.restart)
-        self._step("reload", self.probes.reload)
-        self._step("redeploy", lambda: self.install("redeploy"))
-        self._step("journal", self.probes.journal)
-        return self.results
-
     def _step(self, name: str, body: Callable[[], str]) -> None:
         """Run a stage unless a stage of the chain failed; time it, record what it found."""
-        result = self.results[REHEARSAL_STAGES.index(name)]
-        failed = next((r for r in self.results if r.status == "failed" and r.name in CHAIN), None)
+        result = self.results[self.stages.index(name)]
+        failed = next(
+            (r for r in self.results if r.status == "failed" and r.name in self.chain), None
+        )
         if failed is not None:
             result.message = f"skipped: {failed.name} failed"
             self.progress.finished(result)
@@ -161,13 +147,41 @@ class Rehearsal:
             result.seconds = time.monotonic() - started
         self.progress.finished(result)
 
-    # -- the stages -----------------------------------------------------------------------------
-
     def build_wheelhouse(self) -> str:
         built = self.wheelhouse.ensure(self.log("wheelhouse"))
         count = len(list(self.wheelhouse.path.glob("*.whl")))
         how = "downloaded" if built else "cached"
         return f"{count} wheels for Python {self.wheelhouse.python} ({how}) at {WHEELHOUSE}"
+
+
+class Rehearsal(StagedRun):
+    """The stages of one rehearsal, in order, with their results."""
+
+    stages = REHEARSAL_STAGES
+    chain = CHAIN
+
+    def __init__(self, target: Target, release: str, workspace: Workspace, progress: Progress):
+        super().__init__(target, release, workspace, progress)
+        self.machine = Machine(
+            RootFilesystem(release),
+            workspace.path / "machine",
+            [Bind(self.wheelhouse.path, WHEELHOUSE)],
+        )
+        self.probes = Probes(self.machine, target)
+
+    def run(self) -> list[StageResult]:
+        self._step("wheelhouse", self.build_wheelhouse)
+        self._step("machine", self.boot)
+        self._step("services", self.set_up_services)
+        self._step("install", lambda: self.install("install"))
+        self._step("site", self.probes.site)
+        self._step("tls", self.probes.tls)
+        self._step("service", self.probes.service)
+        self._step("restart", self.probes.restart)
+        self._step("reload", self.probes.reload)
+        self._step("redeploy", lambda: self.install("redeploy"))
+        self._step("journal", self.probes.journal)
+        return self.results
 
     def boot(self) -> str:
         rootfs = self.machine.rootfs
