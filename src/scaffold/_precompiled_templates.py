@@ -3106,6 +3106,305 @@ def _t_65bd2dd1189fa5f2(d: Mapping[str, Any]) -> str:
     return ''.join(o)
 
 
+def _t_65dea3a9f26a0fd5(d: Mapping[str, Any]) -> str:
+    c0 = d
+    o: list[str] = []
+    w = o.append
+    w('# Deploying ')
+    w(str(c0['project_name']))
+    w('\n\n')
+    w(str(c0['server_title']))
+    w(' runs the app; nginx sits in front of it for TLS, static files, slow clients\nand request limits; systemd starts')
+    if c0['server_reloads']:
+        w(', restarts and reloads it')
+    else:
+        w(' and restarts it')
+    w('.\n\n| File | Goes to | What it does |\n| --- | --- | --- |')
+    if (c0['server'] == 'gunicorn'):
+        w('\n| `deploy/gunicorn.conf.py` | stays in the project | gunicorn settings; loads `.env`, needs no app argument |')
+    else:
+        w('\n| `')
+        w(str(c0['package']))
+        w('/serve.py` | stays in the project | ')
+        w(str(c0['server_title']))
+        w("'s settings; loads `.env`, takes systemd's socket |")
+    w('\n| `deploy/nginx/')
+    w(str(c0['package']))
+    w('.conf` | `/etc/nginx/sites-available/` | HTTPS site for `')
+    w(str(c0['domain']))
+    w('`, static files, proxy to ')
+    w(str(c0['server_title']))
+    w(' |\n| `deploy/systemd/')
+    w(str(c0['package']))
+    w('.socket` | `/etc/systemd/system/` | the unix socket nginx talks to, `/run/')
+    w(str(c0['package']))
+    w('/')
+    w(str(c0['socket_name']))
+    w('` |\n| `deploy/systemd/')
+    w(str(c0['package']))
+    w('.service` | `/etc/systemd/system/` | ')
+    w(str(c0['server_title']))
+    w(', as `')
+    w(str(c0['deploy_user']))
+    w('`, hardened |\n| `Procfile` | stays in the project | Heroku and similar platforms |')
+    if c0['multi_host']:
+        w('\n| `deploy/ansible/` | stays in the project | several machines: the playbook, an example inventory |')
+    if (c0['docker'] or c0['kubernetes']):
+        w('\n| `Dockerfile`, `.dockerignore` | stays in the project | a production image (see below) |')
+    if (c0['server'] == 'gunicorn'):
+        w('\n\n`gunicorn -c deploy/gunicorn.conf.py` serves the app (`')
+        w(str(c0['app_entry']))
+        w('`) with `')
+        w(str(c0['worker_class']))
+        w('`\nworkers on the unix socket. `GUNICORN_BIND` or `--bind` choose another address, `WEB_CONCURRENCY`\nthe number of workers.')
+    else:
+        w('\n\n`')
+        w(str(c0['server_command']))
+        w('` serves the app with ')
+        w(str(c0['server_title']))
+        w(', the way its users run it in\nproduction, on the unix socket systemd hands it. `')
+        w(str(c0['server_bind_env']))
+        w('` or `')
+        w(str(c0['server_bind_flag']))
+        w('`\nchoose another address, `WEB_CONCURRENCY` the number of processes. It has no graceful reload,\nso a deploy restarts the service; the socket stays open meanwhile and queues new connections,\nand the old processes finish the requests they hold.')
+    w(' The app trusts exactly one proxy: nginx overwrites `X-Forwarded-Proto` and\nappends to `X-Forwarded-For`. Over a unix socket ')
+    w(str(c0['server_title']))
+    w(" trusts every peer, so only\nroot and nginx's group may open the socket (`SocketUser=root`, `SocketGroup=www-data`,\n`SocketMode=0660` in the socket unit). The service runs as its own user, `")
+    w(str(c0['deploy_user']))
+    w('`,\nwith `UMask=0027`; its runtime files live in `/run/')
+    w(str(c0['package']))
+    w('/')
+    w(str(c0['server']))
+    w('/`, which systemd\nhands to that user, so the nginx socket in `/run/')
+    w(str(c0['package']))
+    w("/` stays root's.\n\n## On a fresh Debian 12 or Ubuntu 24.04 server\n\n`deploy/install.sh` is the whole procedure: run it from the checkout for the first deploy and\nfor every one after. Replace `https://example.org/")
+    w(str(c0['package']))
+    w('.git` with your repository. Every\ncommand runs as root (`sudo -i`).\n\n1. Packages:\n\n   ```sh\n   apt-get update && apt-get install -y python3 python3-venv git nginx openssl certbot')
+    for _i1 in c0['server_packages']:
+        c1 = dict(c0)
+        c1['package'] = _i1
+        w(' ')
+        w(str(c1['package']))
+    w('\n   ```')
+    if c0['server_setup']:
+        w('\n\n   The database: a role named after the service user, which connects over the unix socket\n   with peer authentication (`DATABASE_URL=postgres:///')
+        w(str(c0['package']))
+        w('` in `.env`, no password):\n\n   ```sh')
+        for _i2 in c0['server_setup']:
+            c1 = dict(c0)
+            c1['command'] = _i2
+            w('\n   ')
+            w(str(c1['command']))
+        w('\n   ```')
+    w('\n\n2. The code in `/srv/')
+    w(str(c0['package']))
+    w('`, owned by root (the service only reads it):\n\n   ```sh\n   git clone https://example.org/')
+    w(str(c0['package']))
+    w('.git /srv/')
+    w(str(c0['package']))
+    w('\n   ```\n\n3. A certificate. Point `')
+    w(str(c0['domain']))
+    w("`'s DNS at the server first. Debian's default site still\n   serves `/var/www/html` on port 80, and the `")
+    w(str(c0['package']))
+    w("` site keeps serving certbot's\n   challenges from there, so renewals keep working:\n\n   ```sh\n   certbot certonly --webroot -w /var/www/html -d ")
+    w(str(c0['domain']))
+    w("\n   ```\n\n   No DNS yet? `deploy/install.sh --self-signed` puts a self-signed certificate where certbot's\n   goes; later `rm -r /etc/letsencrypt/live/")
+    w(str(c0['domain']))
+    w('`, run the certbot line above and\n   `systemctl reload nginx`.\n\n4. Deploy:\n\n   ```sh\n   cd /srv/')
+    w(str(c0['package']))
+    w(' && deploy/install.sh\n   curl -I https://')
+    w(str(c0['domain']))
+    w(str(c0['health_path']))
+    w('\n   ```')
+    if c0['server_reloads']:
+        w('\n5. Later deploys: the same script. It reinstalls, reruns the prepare steps and reloads\n   ')
+        w(str(c0['server_title']))
+        w(', which starts new workers before it retires the old ones, so no request\n   is dropped:')
+    else:
+        w('\n5. Later deploys: the same script. It reinstalls, reruns the prepare steps and restarts\n   ')
+        w(str(c0['server_title']))
+        w('; the socket queues new connections meanwhile, so none is refused:')
+    w('\n\n   ```sh\n   cd /srv/')
+    w(str(c0['package']))
+    w(' && git pull && deploy/install.sh\n   ```\n\nA server without network: build the wheels elsewhere (`pip wheel -w wheels . hatchling` on the\nsame Python) and `deploy/install.sh --wheelhouse wheels`.\n\n### What install.sh does\n\nEach step is skipped or repeated harmlessly on the next run:\n\n- creates the service user `')
+    w(str(c0['deploy_user']))
+    w('` (a system user: no login, no home) if missing;\n- `python3 -m venv /srv/')
+    w(str(c0['package']))
+    w('/.venv` and `.venv/bin/pip install .` (runtime dependencies\n  only);\n- `.env`: when there is none, copies `.env.example` with fresh secrets; an existing one is kept\n  (edit it and rerun, or `systemctl restart ')
+    w(str(c0['package']))
+    w('`). Owner `root:')
+    w(str(c0['deploy_user']))
+    w('`,\n  mode 0640: the service reads it, nobody else;')
+    if c0['prepare_commands']:
+        w('\n- runs the prepare steps as `')
+        w(str(c0['deploy_user']))
+        w('`, with `.env` and the state directory exactly as\n  the service gets them (`systemd-run`):')
+        for _i3 in c0['prepare_commands']:
+            c1 = dict(c0)
+            c1['command'] = _i3
+            w('\n  - `')
+            w(str(c1['command']))
+            w('`')
+    w('\n- installs `deploy/systemd/')
+    w(str(c0['package']))
+    w('.socket` and `.service` into `/etc/systemd/system/`,\n  enables the socket, and starts the service, or reloads it (restarts it when a unit changed);\n- installs `deploy/nginx/')
+    w(str(c0['package']))
+    w(".conf` into `sites-available/` and `sites-enabled/`, removes\n  Debian's default site, checks the certificate in `/etc/letsencrypt/live/")
+    w(str(c0['domain']))
+    w('/`, then\n  `nginx -t` and reloads nginx.\n\nThe service can write only to `/var/lib/')
+    w(str(c0['package']))
+    w('` (`$STATE_DIRECTORY`): a SQLite database\nor uploads go there, or add a `ReadWritePaths=` line to the service. nginx serves `/static/`\nfrom `/srv/')
+    w(str(c0['package']))
+    w('/')
+    w(str(c0['static_dir']))
+    w('/`.')
+    if c0['prepare_writes']:
+        w(' The prepare steps write')
+        for _i4 in c0['prepare_writes']:
+            c1 = dict(c0)
+            c1['path'] = _i4
+            w(' `')
+            w(str(c1['path']))
+            w('/`')
+        w(', as the service user; then\ninstall.sh gives it back to root.')
+    w('\n\nLogs: `journalctl -u ')
+    w(str(c0['package']))
+    w('` (')
+    w(str(c0['server_title']))
+    w("'s access log, with the client address and the\nduration) and `/var/log/nginx/`.\n\n`scaffold check --systemd` rehearses exactly this in a throwaway Debian machine with systemd:\nit runs `deploy/install.sh --wheelhouse /wheelhouse --self-signed` unchanged, then probes the\nsite through nginx.")
+    if c0['multi_host']:
+        w('\n\n## Several machines\n\nWhen one server is not enough, `deploy/ansible/site.yml` deploys the same checkout to several:\napp machines running ')
+        w(str(c0['server_title']))
+        w(", one proxy running nginx in front of them, and a database\nmachine running PostgreSQL, all on a private network. Ansible drives `deploy/install.sh` on each\nmachine, so every machine is set up exactly as one server is above. From the checkout, with\n[ansible-core](https://docs.ansible.com/) on your computer:\n\n```sh\ncp deploy/ansible/inventory.example.ini deploy/ansible/inventory.ini  # name your machines\nansible-playbook -i deploy/ansible/inventory.ini deploy/ansible/site.yml\n```\n\nEach run deploys the commit at `HEAD`:\n\n1. PostgreSQL listens on the database machine's private address and lets in only the app\n   machines, as the `")
+        w(str(c0['package']))
+        w("` role with a generated password.\n2. The app machines, one at a time: the release's files, then `.env`, the same on every\n   machine. Secrets are generated once and kept on your computer, in\n   `deploy/ansible/secrets/` (not tracked): a cookie or token signed on one machine must verify\n   on all of them. Then `deploy/install.sh --role app --listen ADDR:8000`.\n   ")
+        w(str(c0['server_title']))
+        w(" listens on the machine's private address and trusts `X-Forwarded-*` only\n   from the proxy's address (`FORWARDED_ALLOW_IPS`). The next machine waits until the proxy gets\n   `")
+        w(str(c0['health_path']))
+        w('` from this one, so the others serve meanwhile.')
+        if c0['migrate_commands']:
+            w('\n   Only the first app machine runs the migrations, once per release, before any machine serves\n   it (`')
+            w(str(str('`, `').join(map(str, c0['migrate_commands']))))
+            w('`); the others pass `--skip-migrations`. Write\n   migrations that the release before can run beside.')
+        w("\n3. The proxy: `deploy/install.sh --role proxy --upstream ADDR:PORT ...` installs the nginx\n   site with one `server` line per app machine. A machine that fails a request leaves the\n   rotation for 10 s (`max_fails=1 fail_timeout=10s`). nginx retries a failed request on the\n   next machine only when that is safe to repeat (`proxy_next_upstream` without\n   `non_idempotent`), so a POST is never sent twice.\n\nNothing is kept on an app machine's disk that another one needs: sessions and tokens are\nsigned cookies or rows in PostgreSQL, with the rest of the data. Files that users upload belong in the database or\nan object store once there is more than one app machine.\n\n`scaffold check --systemd --app-hosts 2` rehearses all of this in throwaway machines on a\nprivate network: it deploys with this playbook, then under load powers off one app machine,\nboots it again, and runs the playbook again for a rolling release, counting failed requests.")
+    w("\n\n## Heroku\n\nHeroku's router terminates TLS and sets `X-Forwarded-For` and `X-Forwarded-Proto`; the `Procfile`\nstarts ")
+    w(str(c0['server_title']))
+    w(' on `$PORT` with the same settings.')
+    if c0['app_serves_static']:
+        w(' There is no nginx, so the app serves its own\nstatic files (or put a CDN in front).')
+    else:
+        w(' There is no nginx, and ')
+        w(str(c0['framework_title']))
+        w('\ndoes not serve static files with DEBUG off, so pages come without their CSS: serve `STATIC_ROOT`\nfrom a CDN or bucket (set `STATIC_URL` to it), or add\n[WhiteNoise](https://whitenoise.readthedocs.io/) (not included).')
+    w("\n\n```sh\nheroku create\nheroku config:set FORWARDED_ALLOW_IPS='*'  # only Heroku's router can reach the dyno")
+    for _i5 in c0['production_env']:
+        c1 = dict(c0)
+        (c1['name'], c1['value']) = _i5
+        w('\nheroku config:set ')
+        w(str(c1['name']))
+        w('=')
+        w(str(c1['value']))
+    for _i6 in c0['env_vars']:
+        c1 = dict(c0)
+        c1['var'] = _i6
+        if not _attr(c1['var'], 'secret'):
+            continue
+        w('\nheroku config:set ')
+        w(str(_attr(c1['var'], 'name')))
+        w('="$(python3 -c \'import secrets; print(secrets.token_urlsafe(48))\')"')
+    w('\nuv lock && git add uv.lock && git commit -m "Lock dependencies for Heroku"\ngit push heroku main\n```\n\nSet the other variables of `.env.example` with `heroku config:set` as needed.')
+    if c0['migrate_commands']:
+        w(" The `Procfile`'s\n`release:` line migrates the database once per release, before the new dynos take traffic (a\nfailed migration stops the release): `")
+        w(str(str(' && ').join(map(str, c0['migrate_commands']))))
+        w("`. Heroku's disk is\nthrown away on every restart, so give it a PostgreSQL `DATABASE_URL`\n(`heroku addons:create heroku-postgresql`), not SQLite.")
+    if (c0['docker'] or c0['kubernetes']):
+        w('\n\n## Docker\n\nThe image runs ')
+        w(str(c0['server_title']))
+        w(' on port 8000 as uid 10001 (numeric, for `runAsNonRoot`), with\nruntime dependencies only; the one writable place is the volume `/var/lib/')
+        w(str(c0['package']))
+        w('`\n(`$STATE_DIRECTORY`), owned by 10001. `')
+        w(str(c0['server_bind_env']))
+        w('` from `.env` is ignored there.\n\n```sh\ndocker build -t ')
+        w(str(c0['package']))
+        w(' .')
+        for _i7 in c0['migrate_commands']:
+            c1 = dict(c0)
+            c1['command'] = _i7
+            w('\ndocker run --rm --env-file .env -v ')
+            w(str(c1['package']))
+            w('-data:/var/lib/')
+            w(str(c1['package']))
+            w(' ')
+            w(str(c1['package']))
+            w(' ')
+            w(str(c1['command']))
+        w('\ndocker run -d --env-file .env -v ')
+        w(str(c0['package']))
+        w('-data:/var/lib/')
+        w(str(c0['package']))
+        w(' -p 127.0.0.1:8000:8000 --read-only --tmpfs /tmp ')
+        w(str(c0['package']))
+        w('\n```')
+        if c0['migrate_commands']:
+            w("\n\nThe `docker run --rm` line is the migration: a one-shot container, run once per release before\nthe new container takes traffic, never by the app's workers.")
+        if (not c0['app_serves_static']):
+            w(' The app serves no\n`/static/`: the image holds the collected files in `/app/')
+            w(str(c0['static_dir']))
+            w("`, and the TLS proxy in\nfront must serve them (copy them out with `docker create` and `docker cp`, or build the proxy's\nimage `FROM` this one's files).")
+        w("\n\nPut a TLS proxy in front and set `FORWARDED_ALLOW_IPS` to its address. A PostgreSQL\n`DATABASE_URL` needs a host and a password there: peer authentication over the unix socket does\nnot reach out of a container. On Kubernetes: `runAsUser: 10001`, `fsGroup: 10001`,\n`readOnlyRootFilesystem: true` and an `emptyDir` for `/tmp`. scaffold's own suite runs this\nDockerfile's steps without a Docker engine (non-root uid, read-only code, its own env); the\ngenerated tests lint it but do not build it.")
+    if c0['kubernetes']:
+        w('\n\n## Kubernetes\n\n`deploy/kubernetes/` runs the same image on a cluster with ingress-nginx: a Deployment (two to\nten pods, scaled on CPU by `hpa.yaml`, at most one away during a node drain by `pdb.yaml`), its\nService, an Ingress for `')
+        w(str(c0['domain']))
+        w('` with TLS from the Secret `')
+        w(str(c0['kubernetes_name']))
+        w('-tls`, and a\nNetworkPolicy that lets only ingress-nginx reach the pods.')
+        if (not c0['app_serves_static']):
+            w(" Each pod has an nginx beside the\napp that serves `/static/` from the image's collected files and passes the rest on.")
+        w(' The pods run as uid 10001 on a read-only root\nwith every capability dropped, and are probed on `')
+        w(str(c0['health_path']))
+        w('`. Settings come from `config.env`\n(tracked: the keys of `.env.example` with the values a pod needs) and secrets from `secret.env`\n(untracked: copy `secret.env.example` and fill it in, with a `DATABASE_URL` that reaches your\nPostgreSQL server). One release:\n\n```sh\ndocker build -t ')
+        w(str(c0['kubernetes_name']))
+        w(' .\ndocker tag ')
+        w(str(c0['kubernetes_name']))
+        w(' registry.example.com/')
+        w(str(c0['kubernetes_name']))
+        w(':1.0.0 && docker push registry.example.com/')
+        w(str(c0['kubernetes_name']))
+        w(':1.0.0\ncd deploy/kubernetes && kustomize edit set image ')
+        w(str(c0['kubernetes_name']))
+        w('=registry.example.com/')
+        w(str(c0['kubernetes_name']))
+        w(':1.0.0 && cd -')
+        if c0['migrate_commands']:
+            w('\nkubectl delete job ')
+            w(str(c0['kubernetes_name']))
+            w('-migrate --ignore-not-found')
+        w('\nkubectl apply -k deploy/kubernetes')
+        if c0['migrate_commands']:
+            w('\nkubectl wait --for=condition=complete --timeout=10m job/')
+            w(str(c0['kubernetes_name']))
+            w('-migrate')
+        w('\nkubectl rollout status deployment/')
+        w(str(c0['kubernetes_name']))
+        w('\n```')
+        if c0['migrate_commands']:
+            w("\n\nThe Job migrates once per release (a Job's pod cannot change, hence the delete). The new pods\nanswer `")
+            w(str(c0['health_path']))
+            w('` with 503 until the schema is theirs, so they take no traffic before it, and\nthe old ones serve until then (`maxUnavailable: 0`).')
+        w(" `tests/test_kubernetes.py` validates every manifest\nagainst Kubernetes' own schema offline (kubernetes-validate) and checks that the pods run the\nimage this Dockerfile builds, as its user, port and volume.")
+    w('\n\n## How these files are tested\n\n`tests/test_deploy_config.py` runs the real tools on the files above: `nginx -t` on a copy of\nthe site localized to a temporary prefix (ports, socket, self-signed certificate), `systemd-analyze\nverify --recursive-errors=no` on copies of the units whose `ExecStart` points at an existing\nprogram (the venv and `/srv/')
+    w(str(c0['package']))
+    w('` exist only on the server)')
+    if (c0['server'] == 'gunicorn'):
+        w(', and `gunicorn --check-config`\nplus the resolved worker class')
+    w("; it also starts nginx on the site and checks that TLS 1.3 is\nnegotiated, sessions resume, only Mozilla's intermediate curves are offered and other host names\nget 421, and that `systemd-analyze security` rates the service 2.0 or better. The catch-all must\nstay the port's default server: nginx settles TLS with it before it reads the host name.\n`tests/test_boot.py` starts ")
+    w(str(c0['server_title']))
+    w(' as the unit does and fetches `')
+    w(str(c0['health_path']))
+    w('`.\n')
+    return ''.join(o)
+
+
 def _t_66a766e482e2a4c8(d: Mapping[str, Any]) -> str:
     c0 = d
     o: list[str] = []
@@ -6481,287 +6780,6 @@ def _t_bc5bf5d4d217fe76(d: Mapping[str, Any]) -> str:
     return ''.join(o)
 
 
-def _t_bd5c2c02803e05ba(d: Mapping[str, Any]) -> str:
-    c0 = d
-    o: list[str] = []
-    w = o.append
-    w('# Deploying ')
-    w(str(c0['project_name']))
-    w('\n\n')
-    w(str(c0['server_title']))
-    w(' runs the app; nginx sits in front of it for TLS, static files, slow clients\nand request limits; systemd starts')
-    if c0['server_reloads']:
-        w(', restarts and reloads it')
-    else:
-        w(' and restarts it')
-    w('.\n\n| File | Goes to | What it does |\n| --- | --- | --- |')
-    if (c0['server'] == 'gunicorn'):
-        w('\n| `deploy/gunicorn.conf.py` | stays in the project | gunicorn settings; loads `.env`, needs no app argument |')
-    else:
-        w('\n| `')
-        w(str(c0['package']))
-        w('/serve.py` | stays in the project | ')
-        w(str(c0['server_title']))
-        w("'s settings; loads `.env`, takes systemd's socket |")
-    w('\n| `deploy/nginx/')
-    w(str(c0['package']))
-    w('.conf` | `/etc/nginx/sites-available/` | HTTPS site for `')
-    w(str(c0['domain']))
-    w('`, static files, proxy to ')
-    w(str(c0['server_title']))
-    w(' |\n| `deploy/systemd/')
-    w(str(c0['package']))
-    w('.socket` | `/etc/systemd/system/` | the unix socket nginx talks to, `/run/')
-    w(str(c0['package']))
-    w('/')
-    w(str(c0['socket_name']))
-    w('` |\n| `deploy/systemd/')
-    w(str(c0['package']))
-    w('.service` | `/etc/systemd/system/` | ')
-    w(str(c0['server_title']))
-    w(', as `')
-    w(str(c0['deploy_user']))
-    w('`, hardened |\n| `Procfile` | stays in the project | Heroku and similar platforms |')
-    if (c0['docker'] or c0['kubernetes']):
-        w('\n| `Dockerfile`, `.dockerignore` | stays in the project | a production image (see below) |')
-    if (c0['server'] == 'gunicorn'):
-        w('\n\n`gunicorn -c deploy/gunicorn.conf.py` serves the app (`')
-        w(str(c0['app_entry']))
-        w('`) with `')
-        w(str(c0['worker_class']))
-        w('`\nworkers on the unix socket. `GUNICORN_BIND` or `--bind` choose another address, `WEB_CONCURRENCY`\nthe number of workers.')
-    else:
-        w('\n\n`')
-        w(str(c0['server_command']))
-        w('` serves the app with ')
-        w(str(c0['server_title']))
-        w(', the way its users run it in\nproduction, on the unix socket systemd hands it. `')
-        w(str(c0['server_bind_env']))
-        w('` or `')
-        w(str(c0['server_bind_flag']))
-        w('`\nchoose another address, `WEB_CONCURRENCY` the number of processes. It has no graceful reload,\nso a deploy restarts the service; the socket stays open meanwhile and queues new connections,\nand the old processes finish the requests they hold.')
-    w(' The app trusts exactly one proxy: nginx overwrites `X-Forwarded-Proto` and\nappends to `X-Forwarded-For`. Over a unix socket ')
-    w(str(c0['server_title']))
-    w(" trusts every peer, so only\nroot and nginx's group may open the socket (`SocketUser=root`, `SocketGroup=www-data`,\n`SocketMode=0660` in the socket unit). The service runs as its own user, `")
-    w(str(c0['deploy_user']))
-    w('`,\nwith `UMask=0027`; its runtime files live in `/run/')
-    w(str(c0['package']))
-    w('/')
-    w(str(c0['server']))
-    w('/`, which systemd\nhands to that user, so the nginx socket in `/run/')
-    w(str(c0['package']))
-    w("/` stays root's.\n\n## On a fresh Debian 12 or Ubuntu 24.04 server\n\n`deploy/install.sh` is the whole procedure: run it from the checkout for the first deploy and\nfor every one after. Replace `https://example.org/")
-    w(str(c0['package']))
-    w('.git` with your repository. Every\ncommand runs as root (`sudo -i`).\n\n1. Packages:\n\n   ```sh\n   apt-get update && apt-get install -y python3 python3-venv git nginx openssl certbot')
-    for _i1 in c0['server_packages']:
-        c1 = dict(c0)
-        c1['package'] = _i1
-        w(' ')
-        w(str(c1['package']))
-    w('\n   ```')
-    if c0['server_setup']:
-        w('\n\n   The database: a role named after the service user, which connects over the unix socket\n   with peer authentication (`DATABASE_URL=postgres:///')
-        w(str(c0['package']))
-        w('` in `.env`, no password):\n\n   ```sh')
-        for _i2 in c0['server_setup']:
-            c1 = dict(c0)
-            c1['command'] = _i2
-            w('\n   ')
-            w(str(c1['command']))
-        w('\n   ```')
-    w('\n\n2. The code in `/srv/')
-    w(str(c0['package']))
-    w('`, owned by root (the service only reads it):\n\n   ```sh\n   git clone https://example.org/')
-    w(str(c0['package']))
-    w('.git /srv/')
-    w(str(c0['package']))
-    w('\n   ```\n\n3. A certificate. Point `')
-    w(str(c0['domain']))
-    w("`'s DNS at the server first. Debian's default site still\n   serves `/var/www/html` on port 80, and the `")
-    w(str(c0['package']))
-    w("` site keeps serving certbot's\n   challenges from there, so renewals keep working:\n\n   ```sh\n   certbot certonly --webroot -w /var/www/html -d ")
-    w(str(c0['domain']))
-    w("\n   ```\n\n   No DNS yet? `deploy/install.sh --self-signed` puts a self-signed certificate where certbot's\n   goes; later `rm -r /etc/letsencrypt/live/")
-    w(str(c0['domain']))
-    w('`, run the certbot line above and\n   `systemctl reload nginx`.\n\n4. Deploy:\n\n   ```sh\n   cd /srv/')
-    w(str(c0['package']))
-    w(' && deploy/install.sh\n   curl -I https://')
-    w(str(c0['domain']))
-    w(str(c0['health_path']))
-    w('\n   ```')
-    if c0['server_reloads']:
-        w('\n5. Later deploys: the same script. It reinstalls, reruns the prepare steps and reloads\n   ')
-        w(str(c0['server_title']))
-        w(', which starts new workers before it retires the old ones, so no request\n   is dropped:')
-    else:
-        w('\n5. Later deploys: the same script. It reinstalls, reruns the prepare steps and restarts\n   ')
-        w(str(c0['server_title']))
-        w('; the socket queues new connections meanwhile, so none is refused:')
-    w('\n\n   ```sh\n   cd /srv/')
-    w(str(c0['package']))
-    w(' && git pull && deploy/install.sh\n   ```\n\nA server without network: build the wheels elsewhere (`pip wheel -w wheels . hatchling` on the\nsame Python) and `deploy/install.sh --wheelhouse wheels`.\n\n### What install.sh does\n\nEach step is skipped or repeated harmlessly on the next run:\n\n- creates the service user `')
-    w(str(c0['deploy_user']))
-    w('` (a system user: no login, no home) if missing;\n- `python3 -m venv /srv/')
-    w(str(c0['package']))
-    w('/.venv` and `.venv/bin/pip install .` (runtime dependencies\n  only);\n- `.env`: when there is none, copies `.env.example` with fresh secrets; an existing one is kept\n  (edit it and rerun, or `systemctl restart ')
-    w(str(c0['package']))
-    w('`). Owner `root:')
-    w(str(c0['deploy_user']))
-    w('`,\n  mode 0640: the service reads it, nobody else;')
-    if c0['prepare_commands']:
-        w('\n- runs the prepare steps as `')
-        w(str(c0['deploy_user']))
-        w('`, with `.env` and the state directory exactly as\n  the service gets them (`systemd-run`):')
-        for _i3 in c0['prepare_commands']:
-            c1 = dict(c0)
-            c1['command'] = _i3
-            w('\n  - `')
-            w(str(c1['command']))
-            w('`')
-    w('\n- installs `deploy/systemd/')
-    w(str(c0['package']))
-    w('.socket` and `.service` into `/etc/systemd/system/`,\n  enables the socket, and starts the service, or reloads it (restarts it when a unit changed);\n- installs `deploy/nginx/')
-    w(str(c0['package']))
-    w(".conf` into `sites-available/` and `sites-enabled/`, removes\n  Debian's default site, checks the certificate in `/etc/letsencrypt/live/")
-    w(str(c0['domain']))
-    w('/`, then\n  `nginx -t` and reloads nginx.\n\nThe service can write only to `/var/lib/')
-    w(str(c0['package']))
-    w('` (`$STATE_DIRECTORY`): a SQLite database\nor uploads go there, or add a `ReadWritePaths=` line to the service. nginx serves `/static/`\nfrom `/srv/')
-    w(str(c0['package']))
-    w('/')
-    w(str(c0['static_dir']))
-    w('/`.')
-    if c0['prepare_writes']:
-        w(' The prepare steps write')
-        for _i4 in c0['prepare_writes']:
-            c1 = dict(c0)
-            c1['path'] = _i4
-            w(' `')
-            w(str(c1['path']))
-            w('/`')
-        w(', as the service user; then\ninstall.sh gives it back to root.')
-    w('\n\nLogs: `journalctl -u ')
-    w(str(c0['package']))
-    w('` (')
-    w(str(c0['server_title']))
-    w("'s access log, with the client address and the\nduration) and `/var/log/nginx/`.\n\n`scaffold check --systemd` rehearses exactly this in a throwaway Debian machine with systemd:\nit runs `deploy/install.sh --wheelhouse /wheelhouse --self-signed` unchanged, then probes the\nsite through nginx.\n\n## Heroku\n\nHeroku's router terminates TLS and sets `X-Forwarded-For` and `X-Forwarded-Proto`; the `Procfile`\nstarts ")
-    w(str(c0['server_title']))
-    w(' on `$PORT` with the same settings.')
-    if c0['app_serves_static']:
-        w(' There is no nginx, so the app serves its own\nstatic files (or put a CDN in front).')
-    else:
-        w(' There is no nginx, and ')
-        w(str(c0['framework_title']))
-        w('\ndoes not serve static files with DEBUG off, so pages come without their CSS: serve `STATIC_ROOT`\nfrom a CDN or bucket (set `STATIC_URL` to it), or add\n[WhiteNoise](https://whitenoise.readthedocs.io/) (not included).')
-    w("\n\n```sh\nheroku create\nheroku config:set FORWARDED_ALLOW_IPS='*'  # only Heroku's router can reach the dyno")
-    for _i5 in c0['production_env']:
-        c1 = dict(c0)
-        (c1['name'], c1['value']) = _i5
-        w('\nheroku config:set ')
-        w(str(c1['name']))
-        w('=')
-        w(str(c1['value']))
-    for _i6 in c0['env_vars']:
-        c1 = dict(c0)
-        c1['var'] = _i6
-        if not _attr(c1['var'], 'secret'):
-            continue
-        w('\nheroku config:set ')
-        w(str(_attr(c1['var'], 'name')))
-        w('="$(python3 -c \'import secrets; print(secrets.token_urlsafe(48))\')"')
-    w('\nuv lock && git add uv.lock && git commit -m "Lock dependencies for Heroku"\ngit push heroku main\n```\n\nSet the other variables of `.env.example` with `heroku config:set` as needed.')
-    if c0['migrate_commands']:
-        w(" The `Procfile`'s\n`release:` line migrates the database once per release, before the new dynos take traffic (a\nfailed migration stops the release): `")
-        w(str(str(' && ').join(map(str, c0['migrate_commands']))))
-        w("`. Heroku's disk is\nthrown away on every restart, so give it a PostgreSQL `DATABASE_URL`\n(`heroku addons:create heroku-postgresql`), not SQLite.")
-    if (c0['docker'] or c0['kubernetes']):
-        w('\n\n## Docker\n\nThe image runs ')
-        w(str(c0['server_title']))
-        w(' on port 8000 as uid 10001 (numeric, for `runAsNonRoot`), with\nruntime dependencies only; the one writable place is the volume `/var/lib/')
-        w(str(c0['package']))
-        w('`\n(`$STATE_DIRECTORY`), owned by 10001. `')
-        w(str(c0['server_bind_env']))
-        w('` from `.env` is ignored there.\n\n```sh\ndocker build -t ')
-        w(str(c0['package']))
-        w(' .')
-        for _i7 in c0['migrate_commands']:
-            c1 = dict(c0)
-            c1['command'] = _i7
-            w('\ndocker run --rm --env-file .env -v ')
-            w(str(c1['package']))
-            w('-data:/var/lib/')
-            w(str(c1['package']))
-            w(' ')
-            w(str(c1['package']))
-            w(' ')
-            w(str(c1['command']))
-        w('\ndocker run -d --env-file .env -v ')
-        w(str(c0['package']))
-        w('-data:/var/lib/')
-        w(str(c0['package']))
-        w(' -p 127.0.0.1:8000:8000 --read-only --tmpfs /tmp ')
-        w(str(c0['package']))
-        w('\n```')
-        if c0['migrate_commands']:
-            w("\n\nThe `docker run --rm` line is the migration: a one-shot container, run once per release before\nthe new container takes traffic, never by the app's workers.")
-        if (not c0['app_serves_static']):
-            w(' The app serves no\n`/static/`: the image holds the collected files in `/app/')
-            w(str(c0['static_dir']))
-            w("`, and the TLS proxy in\nfront must serve them (copy them out with `docker create` and `docker cp`, or build the proxy's\nimage `FROM` this one's files).")
-        w("\n\nPut a TLS proxy in front and set `FORWARDED_ALLOW_IPS` to its address. A PostgreSQL\n`DATABASE_URL` needs a host and a password there: peer authentication over the unix socket does\nnot reach out of a container. On Kubernetes: `runAsUser: 10001`, `fsGroup: 10001`,\n`readOnlyRootFilesystem: true` and an `emptyDir` for `/tmp`. scaffold's own suite runs this\nDockerfile's steps without a Docker engine (non-root uid, read-only code, its own env); the\ngenerated tests lint it but do not build it.")
-    if c0['kubernetes']:
-        w('\n\n## Kubernetes\n\n`deploy/kubernetes/` runs the same image on a cluster with ingress-nginx: a Deployment (two to\nten pods, scaled on CPU by `hpa.yaml`, at most one away during a node drain by `pdb.yaml`), its\nService, an Ingress for `')
-        w(str(c0['domain']))
-        w('` with TLS from the Secret `')
-        w(str(c0['kubernetes_name']))
-        w('-tls`, and a\nNetworkPolicy that lets only ingress-nginx reach the pods.')
-        if (not c0['app_serves_static']):
-            w(" Each pod has an nginx beside the\napp that serves `/static/` from the image's collected files and passes the rest on.")
-        w(' The pods run as uid 10001 on a read-only root\nwith every capability dropped, and are probed on `')
-        w(str(c0['health_path']))
-        w('`. Settings come from `config.env`\n(tracked: the keys of `.env.example` with the values a pod needs) and secrets from `secret.env`\n(untracked: copy `secret.env.example` and fill it in, with a `DATABASE_URL` that reaches your\nPostgreSQL server). One release:\n\n```sh\ndocker build -t ')
-        w(str(c0['kubernetes_name']))
-        w(' .\ndocker tag ')
-        w(str(c0['kubernetes_name']))
-        w(' registry.example.com/')
-        w(str(c0['kubernetes_name']))
-        w(':1.0.0 && docker push registry.example.com/')
-        w(str(c0['kubernetes_name']))
-        w(':1.0.0\ncd deploy/kubernetes && kustomize edit set image ')
-        w(str(c0['kubernetes_name']))
-        w('=registry.example.com/')
-        w(str(c0['kubernetes_name']))
-        w(':1.0.0 && cd -')
-        if c0['migrate_commands']:
-            w('\nkubectl delete job ')
-            w(str(c0['kubernetes_name']))
-            w('-migrate --ignore-not-found')
-        w('\nkubectl apply -k deploy/kubernetes')
-        if c0['migrate_commands']:
-            w('\nkubectl wait --for=condition=complete --timeout=10m job/')
-            w(str(c0['kubernetes_name']))
-            w('-migrate')
-        w('\nkubectl rollout status deployment/')
-        w(str(c0['kubernetes_name']))
-        w('\n```')
-        if c0['migrate_commands']:
-            w("\n\nThe Job migrates once per release (a Job's pod cannot change, hence the delete). The new pods\nanswer `")
-            w(str(c0['health_path']))
-            w('` with 503 until the schema is theirs, so they take no traffic before it, and\nthe old ones serve until then (`maxUnavailable: 0`).')
-        w(" `tests/test_kubernetes.py` validates every manifest\nagainst Kubernetes' own schema offline (kubernetes-validate) and checks that the pods run the\nimage this Dockerfile builds, as its user, port and volume.")
-    w('\n\n## How these files are tested\n\n`tests/test_deploy_config.py` runs the real tools on the files above: `nginx -t` on a copy of\nthe site localized to a temporary prefix (ports, socket, self-signed certificate), `systemd-analyze\nverify --recursive-errors=no` on copies of the units whose `ExecStart` points at an existing\nprogram (the venv and `/srv/')
-    w(str(c0['package']))
-    w('` exist only on the server)')
-    if (c0['server'] == 'gunicorn'):
-        w(', and `gunicorn --check-config`\nplus the resolved worker class')
-    w("; it also starts nginx on the site and checks that TLS 1.3 is\nnegotiated, sessions resume, only Mozilla's intermediate curves are offered and other host names\nget 421, and that `systemd-analyze security` rates the service 2.0 or better. The catch-all must\nstay the port's default server: nginx settles TLS with it before it reads the host name.\n`tests/test_boot.py` starts ")
-    w(str(c0['server_title']))
-    w(' as the unit does and fetches `')
-    w(str(c0['health_path']))
-    w('`.\n')
-    return ''.join(o)
-
-
 def _t_bd689c59deb6df87(d: Mapping[str, Any]) -> str:
     c0 = d
     o: list[str] = []
@@ -8865,6 +8883,7 @@ TEMPLATES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "{% if auth == 'accounts' %}test_users.py{% endif %}.jinja": _t_6462039bf062f90b,
     "{% if auth == 'accounts' %}0002_create_accounts.py{% endif %}": _t_653bcfbbf59ed59c,
     '"""The production settings, loaded as gunicorn would load them, and the env helpers."""\n\nimport importlib\nimport secrets\nimport sys\nfrom collections.abc import Callable\nfrom typing import Any\n\nimport pytest\nfrom django.core.exceptions import ImproperlyConfigured\nfrom django.core.management import call_command\nfrom django.test import Client, override_settings\n\nfrom {{ package }}.settings import base\n\nDOMAIN = "{{ domain }}"\nSETTINGS_MODULES = (\n    "{{ package }}.settings.base",\n    "{{ package }}.settings.production",\n)\n\nLoadProduction = Callable[..., dict[str, Any]]\n\n\n@pytest.fixture\ndef load_production(monkeypatch: pytest.MonkeyPatch) -> LoadProduction:\n    """Import the production settings afresh under the given environment; return them."""\n\n    def load(**environ: str) -> dict[str, Any]:\n        environ = {\n            "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),\n            "DJANGO_ALLOWED_HOSTS": DOMAIN,\n            "DJANGO_CSRF_TRUSTED_ORIGINS": f"https://{DOMAIN}",\n            **environ,\n        }\n        for name, value in environ.items():\n            monkeypatch.setenv(name, value)\n        for module in SETTINGS_MODULES:\n            monkeypatch.delitem(sys.modules, module, raising=False)\n        production = importlib.import_module(SETTINGS_MODULES[-1])\n        return {name: getattr(production, name) for name in dir(production) if name.isupper()}\n\n    return load\n\n\n@pytest.fixture\ndef production_settings(load_production: LoadProduction):\n    """Serve the test client with the production settings (on the test database)."""\n    values = load_production()\n    for name in ("DATABASES", "INSTALLED_APPS"):\n        del values[name]\n    with override_settings(**values):\n        yield values\n\n\n@pytest.mark.parametrize("key", ["", "django-insecure-abc"])\ndef test_production_refuses_a_missing_or_development_key(\n    load_production: LoadProduction, key: str\n) -> None:\n    with pytest.raises(ImproperlyConfigured, match="DJANGO_SECRET_KEY"):\n        load_production(DJANGO_SECRET_KEY=key)\n\n\ndef test_production_debug_is_always_off(load_production: LoadProduction) -> None:\n    values = load_production(DJANGO_DEBUG="true")\n    assert values["DEBUG"] is False\n    assert values["ALLOWED_HOSTS"] == [DOMAIN]\n    assert values["CSRF_TRUSTED_ORIGINS"] == [f"https://{DOMAIN}"]\n    assert values["DATABASES"]["default"]["CONN_MAX_AGE"] == 600\n\n\n@pytest.mark.django_db\ndef test_admin_login_renders_behind_the_proxy(production_settings: dict, client: Client) -> None:\n    response = client.get("/admin/login/", HTTP_HOST=DOMAIN, HTTP_X_FORWARDED_PROTO="https")\n    assert response.status_code == 200\n    assert response["Strict-Transport-Security"].startswith("max-age=31536000")\n    assert response.cookies["csrftoken"]["secure"] is True\n\n\ndef test_plain_http_is_redirected_to_https(production_settings: dict, client: Client) -> None:\n    response = client.get("/admin/login/", HTTP_HOST=DOMAIN)\n    assert response.status_code == 301\n    assert response["Location"] == f"https://{DOMAIN}/admin/login/"\n\n\ndef test_unknown_hosts_are_refused(production_settings: dict, client: Client) -> None:\n    response = client.get("/", HTTP_HOST="attacker.test", HTTP_X_FORWARDED_PROTO="https")\n    assert response.status_code == 400\n\n\n@pytest.mark.django_db\ndef test_healthz_answers_probes_without_https(production_settings: dict, client: Client) -> None:\n    assert client.get("/healthz", HTTP_HOST="localhost").status_code == 200\n\n\n@pytest.mark.django_db\ndef test_production_passes_the_deploy_checklist(production_settings: dict) -> None:\n    call_command("check", "--deploy", "--fail-level", "WARNING")\n\n\n{% if auth == \'accounts\' -%}\ndef test_production_cookies_are_secure_httponly_and_lax(load_production: LoadProduction) -> None:\n    values = load_production()\n    assert values["SESSION_COOKIE_SECURE"] is True\n    assert values["CSRF_COOKIE_SECURE"] is True\n    assert values["SESSION_COOKIE_HTTPONLY"] is True\n    assert values["SESSION_COOKIE_SAMESITE"] == "Lax"\n    assert values["PASSWORD_HASHERS"][0].endswith(".Argon2PasswordHasher")\n    assert values["PASSWORD_RESET_TIMEOUT"] == 3600\n\n\ndef test_mail_goes_to_the_log_without_an_smtp_host(load_production: LoadProduction) -> None:\n    values = load_production(SMTP_HOST="", MAIL_FROM="shop@{{ domain }}")\n    assert values["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"\n    assert values["DEFAULT_FROM_EMAIL"] == "shop@{{ domain }}"\n\n\n@pytest.mark.parametrize(("port", "ssl", "tls"), [("465", True, False), ("587", False, True)])\ndef test_mail_goes_through_smtp_with_a_host(\n    load_production: LoadProduction, port: str, ssl: bool, tls: bool\n) -> None:\n    values = load_production(\n        SMTP_HOST="smtp.{{ domain }}", SMTP_PORT=port, SMTP_USERNAME="shop", SMTP_PASSWORD="pw"\n    )\n    assert values["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"\n    assert (values["EMAIL_HOST"], values["EMAIL_PORT"]) == ("smtp.{{ domain }}", int(port))\n    assert (values["EMAIL_HOST_USER"], values["EMAIL_HOST_PASSWORD"]) == ("shop", "pw")\n    assert (values["EMAIL_USE_SSL"], values["EMAIL_USE_TLS"]) == (ssl, tls)\n\n\n{% endif -%}\ndef test_env_bool(monkeypatch: pytest.MonkeyPatch) -> None:\n    monkeypatch.setenv("FLAG", "")\n    assert base.env_bool("FLAG", default=True) is True\n    monkeypatch.setenv("FLAG", "Off")\n    assert base.env_bool("FLAG", default=True) is False\n    monkeypatch.setenv("FLAG", "maybe")\n    with pytest.raises(ValueError, match="FLAG"):\n        base.env_bool("FLAG", default=True)\n\n\ndef test_env_list(monkeypatch: pytest.MonkeyPatch) -> None:\n    monkeypatch.setenv("HOSTS", " a.example , b.example,, ")\n    assert base.env_list("HOSTS") == ["a.example", "b.example"]\n\n\ndef test_sqlite_paths_start_at_the_data_dir() -> None:\n    config = base.database_from_url("sqlite:///db.sqlite3")\n    assert config["NAME"] == str(base.DATA_DIR / "db.sqlite3")\n    absolute = base.database_from_url("sqlite:////srv/data/db.sqlite3")\n    assert absolute["NAME"] == "/srv/data/db.sqlite3"\n    assert base.database_from_url("sqlite://:memory:")["NAME"] == ":memory:"\n\n\n@pytest.mark.parametrize(\n    ("state_directory", "data_dir"),\n    [\n        ("", base.BASE_DIR),\n        ("/var/lib/{{ package }}", "/var/lib/{{ package }}"),\n        ("/a:/b", "/a"),\n    ],\n)\ndef test_the_data_dir_is_systemds_state_directory(\n    monkeypatch: pytest.MonkeyPatch, state_directory: str, data_dir: object\n) -> None:\n    """Under the hardened unit only $STATE_DIRECTORY is writable; elsewhere the project root."""\n    monkeypatch.setenv("STATE_DIRECTORY", state_directory)\n    monkeypatch.delitem(sys.modules, "{{ package }}.settings.base")\n    reloaded = importlib.import_module("{{ package }}.settings.base")\n    assert str(reloaded.DATA_DIR) == str(data_dir)\n\n\ndef test_postgres_urls() -> None:\n    config = base.database_from_url("postgres://app:pw@db.internal:5432/app")\n    assert config["ENGINE"] == "django.db.backends.postgresql"\n    assert (config["HOST"], config["NAME"], config["USER"]) == ("db.internal", "app", "app")\n\n\ndef test_dev_settings_allow_localhost() -> None:\n    dev = importlib.import_module("{{ package }}.settings.dev")\n    assert {"localhost", "127.0.0.1"} <= set(dev.ALLOWED_HOSTS)\n    assert dev.SECRET_KEY\n': _t_65bd2dd1189fa5f2,
+    '# Deploying {{ project_name }}\n\n{{ server_title }} runs the app; nginx sits in front of it for TLS, static files, slow clients\nand request limits; systemd starts{% if server_reloads %}, restarts and reloads it{% else %} and restarts it{% endif %}.\n\n| File | Goes to | What it does |\n| --- | --- | --- |\n{%- if server == \'gunicorn\' %}\n| `deploy/gunicorn.conf.py` | stays in the project | gunicorn settings; loads `.env`, needs no app argument |\n{%- else %}\n| `{{ package }}/serve.py` | stays in the project | {{ server_title }}\'s settings; loads `.env`, takes systemd\'s socket |\n{%- endif %}\n| `deploy/nginx/{{ package }}.conf` | `/etc/nginx/sites-available/` | HTTPS site for `{{ domain }}`, static files, proxy to {{ server_title }} |\n| `deploy/systemd/{{ package }}.socket` | `/etc/systemd/system/` | the unix socket nginx talks to, `/run/{{ package }}/{{ socket_name }}` |\n| `deploy/systemd/{{ package }}.service` | `/etc/systemd/system/` | {{ server_title }}, as `{{ deploy_user }}`, hardened |\n| `Procfile` | stays in the project | Heroku and similar platforms |\n{%- if multi_host %}\n| `deploy/ansible/` | stays in the project | several machines: the playbook, an example inventory |\n{%- endif %}\n{%- if docker or kubernetes %}\n| `Dockerfile`, `.dockerignore` | stays in the project | a production image (see below) |\n{%- endif %}\n\n{%- if server == \'gunicorn\' %}\n\n`gunicorn -c deploy/gunicorn.conf.py` serves the app (`{{ app_entry }}`) with `{{ worker_class }}`\nworkers on the unix socket. `GUNICORN_BIND` or `--bind` choose another address, `WEB_CONCURRENCY`\nthe number of workers.\n{%- else %}\n\n`{{ server_command }}` serves the app with {{ server_title }}, the way its users run it in\nproduction, on the unix socket systemd hands it. `{{ server_bind_env }}` or `{{ server_bind_flag }}`\nchoose another address, `WEB_CONCURRENCY` the number of processes. It has no graceful reload,\nso a deploy restarts the service; the socket stays open meanwhile and queues new connections,\nand the old processes finish the requests they hold.\n{%- endif %} The app trusts exactly one proxy: nginx overwrites `X-Forwarded-Proto` and\nappends to `X-Forwarded-For`. Over a unix socket {{ server_title }} trusts every peer, so only\nroot and nginx\'s group may open the socket (`SocketUser=root`, `SocketGroup=www-data`,\n`SocketMode=0660` in the socket unit). The service runs as its own user, `{{ deploy_user }}`,\nwith `UMask=0027`; its runtime files live in `/run/{{ package }}/{{ server }}/`, which systemd\nhands to that user, so the nginx socket in `/run/{{ package }}/` stays root\'s.\n\n## On a fresh Debian 12 or Ubuntu 24.04 server\n\n`deploy/install.sh` is the whole procedure: run it from the checkout for the first deploy and\nfor every one after. Replace `https://example.org/{{ package }}.git` with your repository. Every\ncommand runs as root (`sudo -i`).\n\n1. Packages:\n\n   ```sh\n   apt-get update && apt-get install -y python3 python3-venv git nginx openssl certbot{% for package in server_packages %} {{ package }}{% endfor %}\n   ```\n{%- if server_setup %}\n\n   The database: a role named after the service user, which connects over the unix socket\n   with peer authentication (`DATABASE_URL=postgres:///{{ package }}` in `.env`, no password):\n\n   ```sh\n{%- for command in server_setup %}\n   {{ command }}\n{%- endfor %}\n   ```\n{%- endif %}\n\n2. The code in `/srv/{{ package }}`, owned by root (the service only reads it):\n\n   ```sh\n   git clone https://example.org/{{ package }}.git /srv/{{ package }}\n   ```\n\n3. A certificate. Point `{{ domain }}`\'s DNS at the server first. Debian\'s default site still\n   serves `/var/www/html` on port 80, and the `{{ package }}` site keeps serving certbot\'s\n   challenges from there, so renewals keep working:\n\n   ```sh\n   certbot certonly --webroot -w /var/www/html -d {{ domain }}\n   ```\n\n   No DNS yet? `deploy/install.sh --self-signed` puts a self-signed certificate where certbot\'s\n   goes; later `rm -r /etc/letsencrypt/live/{{ domain }}`, run the certbot line above and\n   `systemctl reload nginx`.\n\n4. Deploy:\n\n   ```sh\n   cd /srv/{{ package }} && deploy/install.sh\n   curl -I https://{{ domain }}{{ health_path }}\n   ```\n\n{%- if server_reloads %}\n5. Later deploys: the same script. It reinstalls, reruns the prepare steps and reloads\n   {{ server_title }}, which starts new workers before it retires the old ones, so no request\n   is dropped:\n{%- else %}\n5. Later deploys: the same script. It reinstalls, reruns the prepare steps and restarts\n   {{ server_title }}; the socket queues new connections meanwhile, so none is refused:\n{%- endif %}\n\n   ```sh\n   cd /srv/{{ package }} && git pull && deploy/install.sh\n   ```\n\nA server without network: build the wheels elsewhere (`pip wheel -w wheels . hatchling` on the\nsame Python) and `deploy/install.sh --wheelhouse wheels`.\n\n### What install.sh does\n\nEach step is skipped or repeated harmlessly on the next run:\n\n- creates the service user `{{ deploy_user }}` (a system user: no login, no home) if missing;\n- `python3 -m venv /srv/{{ package }}/.venv` and `.venv/bin/pip install .` (runtime dependencies\n  only);\n- `.env`: when there is none, copies `.env.example` with fresh secrets; an existing one is kept\n  (edit it and rerun, or `systemctl restart {{ package }}`). Owner `root:{{ deploy_user }}`,\n  mode 0640: the service reads it, nobody else;\n{%- if prepare_commands %}\n- runs the prepare steps as `{{ deploy_user }}`, with `.env` and the state directory exactly as\n  the service gets them (`systemd-run`):\n{%- for command in prepare_commands %}\n  - `{{ command }}`\n{%- endfor %}\n{%- endif %}\n- installs `deploy/systemd/{{ package }}.socket` and `.service` into `/etc/systemd/system/`,\n  enables the socket, and starts the service, or reloads it (restarts it when a unit changed);\n- installs `deploy/nginx/{{ package }}.conf` into `sites-available/` and `sites-enabled/`, removes\n  Debian\'s default site, checks the certificate in `/etc/letsencrypt/live/{{ domain }}/`, then\n  `nginx -t` and reloads nginx.\n\nThe service can write only to `/var/lib/{{ package }}` (`$STATE_DIRECTORY`): a SQLite database\nor uploads go there, or add a `ReadWritePaths=` line to the service. nginx serves `/static/`\nfrom `/srv/{{ package }}/{{ static_dir }}/`.\n{%- if prepare_writes %} The prepare steps write\n{%- for path in prepare_writes %} `{{ path }}/`{% endfor %}, as the service user; then\ninstall.sh gives it back to root.\n{%- endif %}\n\nLogs: `journalctl -u {{ package }}` ({{ server_title }}\'s access log, with the client address and the\nduration) and `/var/log/nginx/`.\n\n`scaffold check --systemd` rehearses exactly this in a throwaway Debian machine with systemd:\nit runs `deploy/install.sh --wheelhouse /wheelhouse --self-signed` unchanged, then probes the\nsite through nginx.\n\n{%- if multi_host %}\n\n## Several machines\n\nWhen one server is not enough, `deploy/ansible/site.yml` deploys the same checkout to several:\napp machines running {{ server_title }}, one proxy running nginx in front of them, and a database\nmachine running PostgreSQL, all on a private network. Ansible drives `deploy/install.sh` on each\nmachine, so every machine is set up exactly as one server is above. From the checkout, with\n[ansible-core](https://docs.ansible.com/) on your computer:\n\n```sh\ncp deploy/ansible/inventory.example.ini deploy/ansible/inventory.ini  # name your machines\nansible-playbook -i deploy/ansible/inventory.ini deploy/ansible/site.yml\n```\n\nEach run deploys the commit at `HEAD`:\n\n1. PostgreSQL listens on the database machine\'s private address and lets in only the app\n   machines, as the `{{ package }}` role with a generated password.\n2. The app machines, one at a time: the release\'s files, then `.env`, the same on every\n   machine. Secrets are generated once and kept on your computer, in\n   `deploy/ansible/secrets/` (not tracked): a cookie or token signed on one machine must verify\n   on all of them. Then `deploy/install.sh --role app --listen ADDR:8000`.\n   {{ server_title }} listens on the machine\'s private address and trusts `X-Forwarded-*` only\n   from the proxy\'s address (`FORWARDED_ALLOW_IPS`). The next machine waits until the proxy gets\n   `{{ health_path }}` from this one, so the others serve meanwhile.\n{%- if migrate_commands %}\n   Only the first app machine runs the migrations, once per release, before any machine serves\n   it (`{{ migrate_commands | join(\'`, `\') }}`); the others pass `--skip-migrations`. Write\n   migrations that the release before can run beside.\n{%- endif %}\n3. The proxy: `deploy/install.sh --role proxy --upstream ADDR:PORT ...` installs the nginx\n   site with one `server` line per app machine. A machine that fails a request leaves the\n   rotation for 10 s (`max_fails=1 fail_timeout=10s`). nginx retries a failed request on the\n   next machine only when that is safe to repeat (`proxy_next_upstream` without\n   `non_idempotent`), so a POST is never sent twice.\n\nNothing is kept on an app machine\'s disk that another one needs: sessions and tokens are\nsigned cookies or rows in PostgreSQL, with the rest of the data. Files that users upload belong in the database or\nan object store once there is more than one app machine.\n\n`scaffold check --systemd --app-hosts 2` rehearses all of this in throwaway machines on a\nprivate network: it deploys with this playbook, then under load powers off one app machine,\nboots it again, and runs the playbook again for a rolling release, counting failed requests.\n{%- endif %}\n\n## Heroku\n\nHeroku\'s router terminates TLS and sets `X-Forwarded-For` and `X-Forwarded-Proto`; the `Procfile`\nstarts {{ server_title }} on `$PORT` with the same settings.\n{%- if app_serves_static %} There is no nginx, so the app serves its own\nstatic files (or put a CDN in front).\n{%- else %} There is no nginx, and {{ framework_title }}\ndoes not serve static files with DEBUG off, so pages come without their CSS: serve `STATIC_ROOT`\nfrom a CDN or bucket (set `STATIC_URL` to it), or add\n[WhiteNoise](https://whitenoise.readthedocs.io/) (not included).\n{%- endif %}\n\n```sh\nheroku create\nheroku config:set FORWARDED_ALLOW_IPS=\'*\'  # only Heroku\'s router can reach the dyno\n{%- for name, value in production_env %}\nheroku config:set {{ name }}={{ value }}\n{%- endfor %}\n{%- for var in env_vars if var.secret %}\nheroku config:set {{ var.name }}="$(python3 -c \'import secrets; print(secrets.token_urlsafe(48))\')"\n{%- endfor %}\nuv lock && git add uv.lock && git commit -m "Lock dependencies for Heroku"\ngit push heroku main\n```\n\nSet the other variables of `.env.example` with `heroku config:set` as needed.\n{%- if migrate_commands %} The `Procfile`\'s\n`release:` line migrates the database once per release, before the new dynos take traffic (a\nfailed migration stops the release): `{{ migrate_commands | join(" && ") }}`. Heroku\'s disk is\nthrown away on every restart, so give it a PostgreSQL `DATABASE_URL`\n(`heroku addons:create heroku-postgresql`), not SQLite.\n{%- endif %}\n{%- if docker or kubernetes %}\n\n## Docker\n\nThe image runs {{ server_title }} on port 8000 as uid 10001 (numeric, for `runAsNonRoot`), with\nruntime dependencies only; the one writable place is the volume `/var/lib/{{ package }}`\n(`$STATE_DIRECTORY`), owned by 10001. `{{ server_bind_env }}` from `.env` is ignored there.\n\n```sh\ndocker build -t {{ package }} .\n{%- for command in migrate_commands %}\ndocker run --rm --env-file .env -v {{ package }}-data:/var/lib/{{ package }} {{ package }} {{ command }}\n{%- endfor %}\ndocker run -d --env-file .env -v {{ package }}-data:/var/lib/{{ package }} -p 127.0.0.1:8000:8000 --read-only --tmpfs /tmp {{ package }}\n```\n{%- if migrate_commands %}\n\nThe `docker run --rm` line is the migration: a one-shot container, run once per release before\nthe new container takes traffic, never by the app\'s workers.\n{%- endif %}\n{%- if not app_serves_static %} The app serves no\n`/static/`: the image holds the collected files in `/app/{{ static_dir }}`, and the TLS proxy in\nfront must serve them (copy them out with `docker create` and `docker cp`, or build the proxy\'s\nimage `FROM` this one\'s files).\n{%- endif %}\n\nPut a TLS proxy in front and set `FORWARDED_ALLOW_IPS` to its address. A PostgreSQL\n`DATABASE_URL` needs a host and a password there: peer authentication over the unix socket does\nnot reach out of a container. On Kubernetes: `runAsUser: 10001`, `fsGroup: 10001`,\n`readOnlyRootFilesystem: true` and an `emptyDir` for `/tmp`. scaffold\'s own suite runs this\nDockerfile\'s steps without a Docker engine (non-root uid, read-only code, its own env); the\ngenerated tests lint it but do not build it.\n{%- endif %}\n{%- if kubernetes %}\n\n## Kubernetes\n\n`deploy/kubernetes/` runs the same image on a cluster with ingress-nginx: a Deployment (two to\nten pods, scaled on CPU by `hpa.yaml`, at most one away during a node drain by `pdb.yaml`), its\nService, an Ingress for `{{ domain }}` with TLS from the Secret `{{ kubernetes_name }}-tls`, and a\nNetworkPolicy that lets only ingress-nginx reach the pods.\n{%- if not app_serves_static %} Each pod has an nginx beside the\napp that serves `/static/` from the image\'s collected files and passes the rest on.\n{%- endif %} The pods run as uid 10001 on a read-only root\nwith every capability dropped, and are probed on `{{ health_path }}`. Settings come from `config.env`\n(tracked: the keys of `.env.example` with the values a pod needs) and secrets from `secret.env`\n(untracked: copy `secret.env.example` and fill it in, with a `DATABASE_URL` that reaches your\nPostgreSQL server). One release:\n\n```sh\ndocker build -t {{ kubernetes_name }} .\ndocker tag {{ kubernetes_name }} registry.example.com/{{ kubernetes_name }}:1.0.0 && docker push registry.example.com/{{ kubernetes_name }}:1.0.0\ncd deploy/kubernetes && kustomize edit set image {{ kubernetes_name }}=registry.example.com/{{ kubernetes_name }}:1.0.0 && cd -\n{%- if migrate_commands %}\nkubectl delete job {{ kubernetes_name }}-migrate --ignore-not-found\n{%- endif %}\nkubectl apply -k deploy/kubernetes\n{%- if migrate_commands %}\nkubectl wait --for=condition=complete --timeout=10m job/{{ kubernetes_name }}-migrate\n{%- endif %}\nkubectl rollout status deployment/{{ kubernetes_name }}\n```\n{%- if migrate_commands %}\n\nThe Job migrates once per release (a Job\'s pod cannot change, hence the delete). The new pods\nanswer `{{ health_path }}` with 503 until the schema is theirs, so they take no traffic before it, and\nthe old ones serve until then (`maxUnavailable: 0`).\n{%- endif %} `tests/test_kubernetes.py` validates every manifest\nagainst Kubernetes\' own schema offline (kubernetes-validate) and checks that the pods run the\nimage this Dockerfile builds, as its user, port and volume.\n{%- endif %}\n\n## How these files are tested\n\n`tests/test_deploy_config.py` runs the real tools on the files above: `nginx -t` on a copy of\nthe site localized to a temporary prefix (ports, socket, self-signed certificate), `systemd-analyze\nverify --recursive-errors=no` on copies of the units whose `ExecStart` points at an existing\nprogram (the venv and `/srv/{{ package }}` exist only on the server){% if server == \'gunicorn\' %}, and `gunicorn --check-config`\nplus the resolved worker class{% endif %}; it also starts nginx on the site and checks that TLS 1.3 is\nnegotiated, sessions resume, only Mozilla\'s intermediate curves are offered and other host names\nget 421, and that `systemd-analyze security` rates the service 2.0 or better. The catch-all must\nstay the port\'s default server: nginx settles TLS with it before it reads the host name.\n`tests/test_boot.py` starts {{ server_title }} as the unit does and fetches `{{ health_path }}`.\n': _t_65dea3a9f26a0fd5,
     '{%- if auth == \'none\' -%}\n"""`tools.api_token`: the API\'s writes need `Authorization: Bearer <APP_API_TOKEN>`, checked\nbefore the body is read."""\n\nimport hmac\n\nimport cherrypy\n\n\ndef bearer_token() -> str | None:\n    """The token of an `Authorization: Bearer <token>` header, if the request has one."""\n    scheme, _, token = cherrypy.serving.request.headers.get("Authorization", "").partition(" ")\n    return token.strip() if scheme.lower() == "bearer" else None\n\n\ndef unauthorized(message: str) -> cherrypy.HTTPError:\n    cherrypy.serving.response.headers["WWW-Authenticate"] = "Bearer"\n    return cherrypy.HTTPError(401, message)\n\n\ndef require_api_token(token: str = "") -> None:\n    """Refuse the request unless it carries `token`. An empty token refuses every request;\n    the tokens are compared as bytes in constant time, and a non-ASCII one cannot match."""\n    sent = bearer_token()\n    expected = token.encode()\n    if not (expected and sent and sent.isascii() and hmac.compare_digest(sent.encode(), expected)):\n        raise unauthorized("Send the API token as `Authorization: Bearer <token>`.")\n\n\n# Before the body is read: priority 20 runs ahead of tools.json_in (30) on the same hook.\nrequire_token = cherrypy.tools.api_token = cherrypy.Tool(\n    "before_request_body", require_api_token, priority=20\n)\n{%- else -%}\n"""`tools.access_token`: the API\'s writes and /api/users/me need an account\'s access token\n(`Authorization: Bearer <JWT from POST /api/token>`), checked before the body is read; the\naccount is then `cherrypy.request.user`."""\n\nimport cherrypy\n\nfrom .models import User\nfrom .tokens import read_access_token\n\n\ndef bearer_token() -> str | None:\n    """The token of an `Authorization: Bearer <token>` header, if the request has one."""\n    scheme, _, token = cherrypy.serving.request.headers.get("Authorization", "").partition(" ")\n    return token.strip() if scheme.lower() == "bearer" else None\n\n\ndef unauthorized(message: str) -> cherrypy.HTTPError:\n    cherrypy.serving.response.headers["WWW-Authenticate"] = "Bearer"\n    return cherrypy.HTTPError(401, message)\n\n\ndef require_account(secret_key: str = "") -> None:\n    """Let the request through only for an active account with a valid access token."""\n    request = cherrypy.serving.request\n    token = bearer_token()\n    user_id = read_access_token(token, secret_key) if token and secret_key else None\n    user = request.db.get(User, user_id) if user_id is not None else None\n    if user is None or not user.is_active:\n        raise unauthorized(\n            "Send an access token from POST /api/token as `Authorization: Bearer <token>`."\n        )\n    request.user = user\n\n\n# Before the body is read: priority 20 runs ahead of tools.json_in (30) on the same hook, and\n# after tools.db (on_start_resource) has opened the request\'s session.\nrequire_token = cherrypy.tools.access_token = cherrypy.Tool(\n    "before_request_body", require_account, priority=20\n)\n{%- endif %}\n': _t_66a766e482e2a4c8,
     '"""Sign-in limits per account and per client address, counted in the database (the\nsign_in_failures table), so every gunicorn worker sees the same counts."""\n\nfrom datetime import UTC, datetime, timedelta\n\nfrom sqlalchemy import delete, func, select\n{%- if interface == \'asgi\' %}\nfrom sqlalchemy.ext.asyncio import AsyncSession\n{%- else %}\nfrom sqlalchemy.orm import Session\n{%- endif %}\n\nfrom .hooks import UNSTORABLE\nfrom .models import EMAIL_MAX_LENGTH, SignInFailure\n\nWINDOW = timedelta(minutes=15)\nEMAIL_LIMIT = 5  # failures for one email in the window\nADDRESS_LIMIT = 20  # failures from one client address in the window\nADDRESS_MAX_LENGTH = 100\n\n\ndef email_key(email: str) -> str:\n    """What the failures of a sign-in as `email` are counted under: storable, bounded."""\n    return UNSTORABLE.sub("", email)[:EMAIL_MAX_LENGTH]\n\n\ndef address_key(address: str) -> str:\n    # Without nginx in front, X-Forwarded-For is whatever the client sent.\n    return "".join(c for c in address if c.isprintable())[:ADDRESS_MAX_LENGTH]\n\n\n{{ async }}def sign_in_refused(session: {% if interface == \'asgi\' %}AsyncSession{% else %}Session{% endif %}, email: str, address: str) -> bool:\n    """True once the email or the address has too many recent failures."""\n    recent = (\n        select(func.count())\n        .select_from(SignInFailure)\n        .where(SignInFailure.failed_at > datetime.now(UTC) - WINDOW)\n    )\n    by_email = {{ await }}session.scalar(recent.where(SignInFailure.email == email))\n    by_address = {{ await }}session.scalar(recent.where(SignInFailure.address == address))\n    return (by_email or 0) >= EMAIL_LIMIT or (by_address or 0) >= ADDRESS_LIMIT\n\n\n{{ async }}def record_failure(session: {% if interface == \'asgi\' %}AsyncSession{% else %}Session{% endif %}, email: str, address: str) -> None:\n    now = datetime.now(UTC)\n    {{ await }}session.execute(delete(SignInFailure).where(SignInFailure.failed_at <= now - WINDOW))\n    session.add(SignInFailure(email=email, address=address, failed_at=now))\n\n\n{{ async }}def clear_failures(session: {% if interface == \'asgi\' %}AsyncSession{% else %}Session{% endif %}, email: str) -> None:\n    """A successful sign-in or reset forgives the account\'s failures (not the address\'s)."""\n    {{ await }}session.execute(delete(SignInFailure).where(SignInFailure.email == email))\n': _t_67e5c0054e95986e,
     '"""Accounts (docs/accounts.md in scaffold): sign-up, who am I, and which tokens are refused."""\n\nfrom datetime import UTC, datetime, timedelta\nfrom typing import Any\n\nimport jwt\nimport pytest\nfrom fastapi.testclient import TestClient\nfrom sqlalchemy.orm import Session\n\nfrom {{ package }}.config import get_settings\nfrom {{ package }}.models import User\nfrom {{ package }}.security import (\n    create_access_token,\n    create_reset_token,\n    verify_password,\n)\n\nPASSWORD = "correct horse battery staple"  # the user fixture\'s\n\n\ndef secret() -> str:\n    """The signing secret the app uses (conftest sets APP_SECRET_KEY)."""\n    return get_settings().secret_key.get_secret_value()\n\n\ndef sign_up(client: TestClient, email: str, password: str = PASSWORD) -> Any:\n    return client.post("/api/users", json={"email": email, "password": password})\n\n\ndef test_sign_up_creates_an_account(client: TestClient, session: Session) -> None:\n    response = sign_up(client, "Grace@Example.COM")\n    assert response.status_code == 201\n    body = response.json()\n    assert body == {"id": body["id"], "email": "grace@example.com"}  # stored in lower case\n    user = session.get(User, body["id"])\n    assert user is not None and user.password_hash.startswith("$argon2id$")\n    assert verify_password(PASSWORD, user.password_hash)\n\n\ndef test_an_email_signs_up_once(client: TestClient, user: User) -> None:\n    response = sign_up(client, user.email.upper())\n    assert response.status_code == 409\n    assert response.json()["error"]["status"] == 409\n\n\n@pytest.mark.parametrize(\n    "payload",\n    [\n        {"email": "grace@example.com", "password": "short"},\n        {"email": "grace@example.com", "password": "1234567890123"},  # only digits\n        {"email": "grace@example.com", "password": "x" * 1001},\n        {"email": "grace@example.com", "password": "correct horse\\x00battery"},\n        {"email": "not an email", "password": PASSWORD},\n        {"email": "grace\\x00@example.com", "password": PASSWORD},\n        {"email": "x" * 300 + "@example.com", "password": PASSWORD},\n        {"email": 7, "password": PASSWORD},\n        {"email": "grace@example.com"},\n        {"email": "grace@example.com", "password": PASSWORD, "is_active": False},\n    ],\n)\ndef test_bad_sign_ups_are_a_422(client: TestClient, payload: dict[str, Any]) -> None:\n    response = client.post("/api/users", json=payload)\n    assert response.status_code == 422\n    assert response.json()["error"]["status"] == 422\n\n\n@pytest.mark.parametrize(\n    "body",\n    [\n        b"{",\n        b"[]",\n        b"null",\n        b"\\xff",\n        b\'{"email": "gr\\\\ud800ce@example.com", "password": "correct horse battery staple"}\',\n        b\'{"email": "grace@example.com", "password": "correct horse \\\\ud800 battery"}\',\n    ],\n)\ndef test_hostile_sign_up_bodies_are_a_4xx(client: TestClient, body: bytes) -> None:\n    response = client.post("/api/users", content=body, headers={"Content-Type": "application/json"})\n    assert 400 <= response.status_code < 500\n\n\ndef test_me_is_the_account_of_the_token(\n    client: TestClient, auth: dict[str, str], user: User\n) -> None:\n    response = client.get("/api/users/me", headers=auth)\n    assert response.status_code == 200\n    assert response.json() == {"id": user.id, "email": "ada@example.com"}\n\n\ndef claims_for(user_id: int, **changes: Any) -> dict[str, Any]:\n    now = datetime.now(UTC)\n    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(minutes=5), **changes}\n    return {name: value for name, value in claims.items() if value is not None}\n\n\ndef refused_tokens(user_id: int) -> list[str]:\n    """A token for every way one can be wrong."""\n    expired = datetime.now(UTC) - timedelta(minutes=31)\n    unsigned = jwt.encode(claims_for(user_id), None, algorithm="none")\n    return [\n        "",\n        "not-a-jwt",\n        "a.b.c",\n        "%%%.@@@.!!!",\n        create_access_token(user_id, secret(), now=expired),  # expired\n        create_access_token(user_id, "another-secret-that-is-also-long-enough"),  # forged\n        create_access_token(user_id, secret())[:-4] + "AAAA",  # signature changed\n        unsigned,  # alg "none"\n        jwt.encode(claims_for(user_id), secret(), algorithm="HS512"),  # another algorithm\n        jwt.encode(claims_for(user_id, sub=None), secret(), algorithm="HS256"),  # no subject\n        jwt.encode(claims_for(user_id, exp=None), secret(), algorithm="HS256"),  # no expiry\n        jwt.encode(claims_for(user_id, sub="ada"), secret(), algorithm="HS256"),\n        jwt.encode(claims_for(user_id, sub="0"), secret(), algorithm="HS256"),\n        jwt.encode(claims_for(user_id, sub="9" * 19), secret(), algorithm="HS256"),  # > BIGINT\n        jwt.encode(claims_for(user_id, sub="9" * 30), secret(), algorithm="HS256"),\n        jwt.encode(claims_for(user_id, sub=user_id), secret(), algorithm="HS256"),  # not a string\n        jwt.encode(claims_for(user_id + 1000), secret(), algorithm="HS256"),  # no such account\n        create_reset_token(user_id, "hash", secret()),  # a reset token is no access token\n    ]\n\n\ndef test_bad_tokens_are_a_json_401(client: TestClient, user: User) -> None:\n    for token in refused_tokens(user.id):\n        for response in (\n            client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"}),\n            client.post(\n                "/api/items",\n                json={"name": "Teapot", "quantity": 1},\n                headers={"Authorization": f"Bearer {token}"},\n            ),\n        ):\n            assert response.status_code == 401, token\n            assert response.headers["www-authenticate"] == "Bearer"\n            assert response.json()["error"]["status"] == 401\n\n\n@pytest.mark.parametrize(\n    "headers",\n    [{}, {"Authorization": "Basic YWRhOnB3"}, {"Authorization": b"Bearer caf\\xe9"}],\n)\ndef test_requests_without_a_bearer_token_are_a_401(\n    client: TestClient, headers: dict[str, Any]\n) -> None:\n    response = client.get("/api/users/me", headers=headers)\n    assert response.status_code == 401\n    assert response.headers["www-authenticate"] == "Bearer"\n\n\ndef test_inactive_and_deleted_accounts_are_refused(\n    client: TestClient, auth: dict[str, str], session: Session, user: User\n) -> None:\n    user.is_active = False\n    session.commit()\n    assert client.get("/api/users/me", headers=auth).status_code == 401\n    session.delete(user)\n    session.commit()\n    assert client.get("/api/users/me", headers=auth).status_code == 401\n': _t_681b247a95a704bc,
@@ -9004,7 +9023,6 @@ TEMPLATES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     '"""Sign-in limits (docs/accounts.md): 5 failures per email and 20 per client address in 15\nminutes, counted in the database."""\n\nfrom collections.abc import Callable\nfrom datetime import UTC, datetime, timedelta\nfrom typing import Any\n\nfrom conftest import EMAIL, Client, sign_in\n\nfrom {{ package }}.limits import address_key\n\nWRONG = "not the password at all"\nPROXIED = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}  # nginx appended the last one\n\n\ndef test_five_failures_lock_the_email_even_with_the_right_password(\n    client: Client, account: Any\n) -> None:\n    for _ in range(5):\n        assert sign_in(client, password=WRONG).status_code == 401\n    refused = sign_in(client)\n    assert refused.status_code == 429\n    assert refused.headers["Retry-After"] == "900"\n    assert refused.json["error"]["status"] == 429\n    # Other accounts from other addresses are not refused.\n    other = sign_in(client, email="other@example.com", headers={"X-Forwarded-For": "192.0.2.1"})\n    assert other.status_code == 401\n\n\ndef test_the_email_limit_ignores_case(client: Client, account: Any) -> None:\n    for n in range(5):\n        sign_in(client, email=EMAIL.upper() if n % 2 else EMAIL, password=WRONG)\n    assert sign_in(client).status_code == 429\n\n\ndef test_a_success_clears_the_accounts_failures(client: Client, account: Any) -> None:\n    for _ in range(4):\n        sign_in(client, password=WRONG)\n    assert sign_in(client).status_code == 200\n    for _ in range(4):\n        assert sign_in(client, password=WRONG).status_code == 401\n    assert sign_in(client).status_code == 200\n\n\ndef test_twenty_failures_lock_the_client_address(client: Client, account: Any) -> None:\n    for n in range(20):\n        response = sign_in(client, email=f"guess{n}@example.com", password=WRONG, headers=PROXIED)\n        assert response.status_code == 401\n    assert sign_in(client, headers=PROXIED).status_code == 429\n    # The address is nginx\'s entry, not what the client put before it.\n    other = {"X-Forwarded-For": "203.0.113.9, 192.0.2.1"}\n    assert sign_in(client, headers=other).status_code == 200\n\n\ndef test_old_failures_no_longer_count_and_are_pruned(\n    client: Client, account: Any, execute: Callable[[str], Any]\n) -> None:\n    for _ in range(5):\n        sign_in(client, password=WRONG)\n    old = (datetime.now(UTC) - timedelta(minutes=16)).strftime("%Y-%m-%d %H:%M:%S+00:00")\n    execute(f"UPDATE sign_in_failures SET failed_at = \'{old}\'")  # noqa: S608 (a test\'s own value)\n    assert sign_in(client).status_code == 200\n    sign_in(client, email="other@example.com", password=WRONG)\n    assert execute("SELECT count(*) FROM sign_in_failures").scalar_one() == 1\n\n\ndef test_the_peer_address_counts_without_a_proxy(client: Client, account: Any) -> None:\n    for n in range(20):\n        client.post(\n            "/api/token",\n            content=f"username=guess{n}%40example.com&password=wrong",\n            headers={"Content-Type": "application/x-www-form-urlencoded"},\n            peer="192.0.2.50",\n        )\n    response = client.post(\n        "/api/token",\n        content="username=ada%40example.com&password=correct+horse+battery+staple",\n        headers={"Content-Type": "application/x-www-form-urlencoded"},\n        peer="192.0.2.50",\n    )\n    assert response.status_code == 429\n\n\ndef test_address_keys_are_printable_and_bounded() -> None:\n    assert address_key("203.0.113.9\\x00\\n" + "x" * 200) == ("203.0.113.9" + "x" * 200)[:100]\n': _t_bb7aa8a2f2fe017e,
     "{% if database != 'none' %}models.py{% endif %}.jinja": _t_bbe70d67d98c81af,
     '"""The home page and a small JSON API."""\n\nfrom typing import Any\n\nfrom pyramid.request import Request\nfrom pyramid.view import view_config\n\n\n@view_config(\n    route_name="home",\n    request_method="GET",\n    renderer="{{ package }}:templates/home.{{ template_extension }}",\n)\ndef home(request: Request) -> dict[str, Any]:\n    # The signed session cookie at work: SESSION_SECRET signs it, the browser cannot forge it.\n    visits = request.session.get("visits", 0) + 1\n    request.session["visits"] = visits\n    greeting_url = request.route_path("greeting", _query={"name": "Ada"})\n    return {"visits": visits, "greeting_url": greeting_url}\n\n\n@view_config(route_name="greeting", request_method="GET", renderer="json")\ndef greeting(request: Request) -> dict[str, Any]:\n    name = request.params.get("name", "world").strip()[:100] or "world"\n    return {"message": f"Hello, {name}!"}\n': _t_bc5bf5d4d217fe76,
-    '# Deploying {{ project_name }}\n\n{{ server_title }} runs the app; nginx sits in front of it for TLS, static files, slow clients\nand request limits; systemd starts{% if server_reloads %}, restarts and reloads it{% else %} and restarts it{% endif %}.\n\n| File | Goes to | What it does |\n| --- | --- | --- |\n{%- if server == \'gunicorn\' %}\n| `deploy/gunicorn.conf.py` | stays in the project | gunicorn settings; loads `.env`, needs no app argument |\n{%- else %}\n| `{{ package }}/serve.py` | stays in the project | {{ server_title }}\'s settings; loads `.env`, takes systemd\'s socket |\n{%- endif %}\n| `deploy/nginx/{{ package }}.conf` | `/etc/nginx/sites-available/` | HTTPS site for `{{ domain }}`, static files, proxy to {{ server_title }} |\n| `deploy/systemd/{{ package }}.socket` | `/etc/systemd/system/` | the unix socket nginx talks to, `/run/{{ package }}/{{ socket_name }}` |\n| `deploy/systemd/{{ package }}.service` | `/etc/systemd/system/` | {{ server_title }}, as `{{ deploy_user }}`, hardened |\n| `Procfile` | stays in the project | Heroku and similar platforms |\n{%- if docker or kubernetes %}\n| `Dockerfile`, `.dockerignore` | stays in the project | a production image (see below) |\n{%- endif %}\n\n{%- if server == \'gunicorn\' %}\n\n`gunicorn -c deploy/gunicorn.conf.py` serves the app (`{{ app_entry }}`) with `{{ worker_class }}`\nworkers on the unix socket. `GUNICORN_BIND` or `--bind` choose another address, `WEB_CONCURRENCY`\nthe number of workers.\n{%- else %}\n\n`{{ server_command }}` serves the app with {{ server_title }}, the way its users run it in\nproduction, on the unix socket systemd hands it. `{{ server_bind_env }}` or `{{ server_bind_flag }}`\nchoose another address, `WEB_CONCURRENCY` the number of processes. It has no graceful reload,\nso a deploy restarts the service; the socket stays open meanwhile and queues new connections,\nand the old processes finish the requests they hold.\n{%- endif %} The app trusts exactly one proxy: nginx overwrites `X-Forwarded-Proto` and\nappends to `X-Forwarded-For`. Over a unix socket {{ server_title }} trusts every peer, so only\nroot and nginx\'s group may open the socket (`SocketUser=root`, `SocketGroup=www-data`,\n`SocketMode=0660` in the socket unit). The service runs as its own user, `{{ deploy_user }}`,\nwith `UMask=0027`; its runtime files live in `/run/{{ package }}/{{ server }}/`, which systemd\nhands to that user, so the nginx socket in `/run/{{ package }}/` stays root\'s.\n\n## On a fresh Debian 12 or Ubuntu 24.04 server\n\n`deploy/install.sh` is the whole procedure: run it from the checkout for the first deploy and\nfor every one after. Replace `https://example.org/{{ package }}.git` with your repository. Every\ncommand runs as root (`sudo -i`).\n\n1. Packages:\n\n   ```sh\n   apt-get update && apt-get install -y python3 python3-venv git nginx openssl certbot{% for package in server_packages %} {{ package }}{% endfor %}\n   ```\n{%- if server_setup %}\n\n   The database: a role named after the service user, which connects over the unix socket\n   with peer authentication (`DATABASE_URL=postgres:///{{ package }}` in `.env`, no password):\n\n   ```sh\n{%- for command in server_setup %}\n   {{ command }}\n{%- endfor %}\n   ```\n{%- endif %}\n\n2. The code in `/srv/{{ package }}`, owned by root (the service only reads it):\n\n   ```sh\n   git clone https://example.org/{{ package }}.git /srv/{{ package }}\n   ```\n\n3. A certificate. Point `{{ domain }}`\'s DNS at the server first. Debian\'s default site still\n   serves `/var/www/html` on port 80, and the `{{ package }}` site keeps serving certbot\'s\n   challenges from there, so renewals keep working:\n\n   ```sh\n   certbot certonly --webroot -w /var/www/html -d {{ domain }}\n   ```\n\n   No DNS yet? `deploy/install.sh --self-signed` puts a self-signed certificate where certbot\'s\n   goes; later `rm -r /etc/letsencrypt/live/{{ domain }}`, run the certbot line above and\n   `systemctl reload nginx`.\n\n4. Deploy:\n\n   ```sh\n   cd /srv/{{ package }} && deploy/install.sh\n   curl -I https://{{ domain }}{{ health_path }}\n   ```\n\n{%- if server_reloads %}\n5. Later deploys: the same script. It reinstalls, reruns the prepare steps and reloads\n   {{ server_title }}, which starts new workers before it retires the old ones, so no request\n   is dropped:\n{%- else %}\n5. Later deploys: the same script. It reinstalls, reruns the prepare steps and restarts\n   {{ server_title }}; the socket queues new connections meanwhile, so none is refused:\n{%- endif %}\n\n   ```sh\n   cd /srv/{{ package }} && git pull && deploy/install.sh\n   ```\n\nA server without network: build the wheels elsewhere (`pip wheel -w wheels . hatchling` on the\nsame Python) and `deploy/install.sh --wheelhouse wheels`.\n\n### What install.sh does\n\nEach step is skipped or repeated harmlessly on the next run:\n\n- creates the service user `{{ deploy_user }}` (a system user: no login, no home) if missing;\n- `python3 -m venv /srv/{{ package }}/.venv` and `.venv/bin/pip install .` (runtime dependencies\n  only);\n- `.env`: when there is none, copies `.env.example` with fresh secrets; an existing one is kept\n  (edit it and rerun, or `systemctl restart {{ package }}`). Owner `root:{{ deploy_user }}`,\n  mode 0640: the service reads it, nobody else;\n{%- if prepare_commands %}\n- runs the prepare steps as `{{ deploy_user }}`, with `.env` and the state directory exactly as\n  the service gets them (`systemd-run`):\n{%- for command in prepare_commands %}\n  - `{{ command }}`\n{%- endfor %}\n{%- endif %}\n- installs `deploy/systemd/{{ package }}.socket` and `.service` into `/etc/systemd/system/`,\n  enables the socket, and starts the service, or reloads it (restarts it when a unit changed);\n- installs `deploy/nginx/{{ package }}.conf` into `sites-available/` and `sites-enabled/`, removes\n  Debian\'s default site, checks the certificate in `/etc/letsencrypt/live/{{ domain }}/`, then\n  `nginx -t` and reloads nginx.\n\nThe service can write only to `/var/lib/{{ package }}` (`$STATE_DIRECTORY`): a SQLite database\nor uploads go there, or add a `ReadWritePaths=` line to the service. nginx serves `/static/`\nfrom `/srv/{{ package }}/{{ static_dir }}/`.\n{%- if prepare_writes %} The prepare steps write\n{%- for path in prepare_writes %} `{{ path }}/`{% endfor %}, as the service user; then\ninstall.sh gives it back to root.\n{%- endif %}\n\nLogs: `journalctl -u {{ package }}` ({{ server_title }}\'s access log, with the client address and the\nduration) and `/var/log/nginx/`.\n\n`scaffold check --systemd` rehearses exactly this in a throwaway Debian machine with systemd:\nit runs `deploy/install.sh --wheelhouse /wheelhouse --self-signed` unchanged, then probes the\nsite through nginx.\n\n## Heroku\n\nHeroku\'s router terminates TLS and sets `X-Forwarded-For` and `X-Forwarded-Proto`; the `Procfile`\nstarts {{ server_title }} on `$PORT` with the same settings.\n{%- if app_serves_static %} There is no nginx, so the app serves its own\nstatic files (or put a CDN in front).\n{%- else %} There is no nginx, and {{ framework_title }}\ndoes not serve static files with DEBUG off, so pages come without their CSS: serve `STATIC_ROOT`\nfrom a CDN or bucket (set `STATIC_URL` to it), or add\n[WhiteNoise](https://whitenoise.readthedocs.io/) (not included).\n{%- endif %}\n\n```sh\nheroku create\nheroku config:set FORWARDED_ALLOW_IPS=\'*\'  # only Heroku\'s router can reach the dyno\n{%- for name, value in production_env %}\nheroku config:set {{ name }}={{ value }}\n{%- endfor %}\n{%- for var in env_vars if var.secret %}\nheroku config:set {{ var.name }}="$(python3 -c \'import secrets; print(secrets.token_urlsafe(48))\')"\n{%- endfor %}\nuv lock && git add uv.lock && git commit -m "Lock dependencies for Heroku"\ngit push heroku main\n```\n\nSet the other variables of `.env.example` with `heroku config:set` as needed.\n{%- if migrate_commands %} The `Procfile`\'s\n`release:` line migrates the database once per release, before the new dynos take traffic (a\nfailed migration stops the release): `{{ migrate_commands | join(" && ") }}`. Heroku\'s disk is\nthrown away on every restart, so give it a PostgreSQL `DATABASE_URL`\n(`heroku addons:create heroku-postgresql`), not SQLite.\n{%- endif %}\n{%- if docker or kubernetes %}\n\n## Docker\n\nThe image runs {{ server_title }} on port 8000 as uid 10001 (numeric, for `runAsNonRoot`), with\nruntime dependencies only; the one writable place is the volume `/var/lib/{{ package }}`\n(`$STATE_DIRECTORY`), owned by 10001. `{{ server_bind_env }}` from `.env` is ignored there.\n\n```sh\ndocker build -t {{ package }} .\n{%- for command in migrate_commands %}\ndocker run --rm --env-file .env -v {{ package }}-data:/var/lib/{{ package }} {{ package }} {{ command }}\n{%- endfor %}\ndocker run -d --env-file .env -v {{ package }}-data:/var/lib/{{ package }} -p 127.0.0.1:8000:8000 --read-only --tmpfs /tmp {{ package }}\n```\n{%- if migrate_commands %}\n\nThe `docker run --rm` line is the migration: a one-shot container, run once per release before\nthe new container takes traffic, never by the app\'s workers.\n{%- endif %}\n{%- if not app_serves_static %} The app serves no\n`/static/`: the image holds the collected files in `/app/{{ static_dir }}`, and the TLS proxy in\nfront must serve them (copy them out with `docker create` and `docker cp`, or build the proxy\'s\nimage `FROM` this one\'s files).\n{%- endif %}\n\nPut a TLS proxy in front and set `FORWARDED_ALLOW_IPS` to its address. A PostgreSQL\n`DATABASE_URL` needs a host and a password there: peer authentication over the unix socket does\nnot reach out of a container. On Kubernetes: `runAsUser: 10001`, `fsGroup: 10001`,\n`readOnlyRootFilesystem: true` and an `emptyDir` for `/tmp`. scaffold\'s own suite runs this\nDockerfile\'s steps without a Docker engine (non-root uid, read-only code, its own env); the\ngenerated tests lint it but do not build it.\n{%- endif %}\n{%- if kubernetes %}\n\n## Kubernetes\n\n`deploy/kubernetes/` runs the same image on a cluster with ingress-nginx: a Deployment (two to\nten pods, scaled on CPU by `hpa.yaml`, at most one away during a node drain by `pdb.yaml`), its\nService, an Ingress for `{{ domain }}` with TLS from the Secret `{{ kubernetes_name }}-tls`, and a\nNetworkPolicy that lets only ingress-nginx reach the pods.\n{%- if not app_serves_static %} Each pod has an nginx beside the\napp that serves `/static/` from the image\'s collected files and passes the rest on.\n{%- endif %} The pods run as uid 10001 on a read-only root\nwith every capability dropped, and are probed on `{{ health_path }}`. Settings come from `config.env`\n(tracked: the keys of `.env.example` with the values a pod needs) and secrets from `secret.env`\n(untracked: copy `secret.env.example` and fill it in, with a `DATABASE_URL` that reaches your\nPostgreSQL server). One release:\n\n```sh\ndocker build -t {{ kubernetes_name }} .\ndocker tag {{ kubernetes_name }} registry.example.com/{{ kubernetes_name }}:1.0.0 && docker push registry.example.com/{{ kubernetes_name }}:1.0.0\ncd deploy/kubernetes && kustomize edit set image {{ kubernetes_name }}=registry.example.com/{{ kubernetes_name }}:1.0.0 && cd -\n{%- if migrate_commands %}\nkubectl delete job {{ kubernetes_name }}-migrate --ignore-not-found\n{%- endif %}\nkubectl apply -k deploy/kubernetes\n{%- if migrate_commands %}\nkubectl wait --for=condition=complete --timeout=10m job/{{ kubernetes_name }}-migrate\n{%- endif %}\nkubectl rollout status deployment/{{ kubernetes_name }}\n```\n{%- if migrate_commands %}\n\nThe Job migrates once per release (a Job\'s pod cannot change, hence the delete). The new pods\nanswer `{{ health_path }}` with 503 until the schema is theirs, so they take no traffic before it, and\nthe old ones serve until then (`maxUnavailable: 0`).\n{%- endif %} `tests/test_kubernetes.py` validates every manifest\nagainst Kubernetes\' own schema offline (kubernetes-validate) and checks that the pods run the\nimage this Dockerfile builds, as its user, port and volume.\n{%- endif %}\n\n## How these files are tested\n\n`tests/test_deploy_config.py` runs the real tools on the files above: `nginx -t` on a copy of\nthe site localized to a temporary prefix (ports, socket, self-signed certificate), `systemd-analyze\nverify --recursive-errors=no` on copies of the units whose `ExecStart` points at an existing\nprogram (the venv and `/srv/{{ package }}` exist only on the server){% if server == \'gunicorn\' %}, and `gunicorn --check-config`\nplus the resolved worker class{% endif %}; it also starts nginx on the site and checks that TLS 1.3 is\nnegotiated, sessions resume, only Mozilla\'s intermediate curves are offered and other host names\nget 421, and that `systemd-analyze security` rates the service 2.0 or better. The catch-all must\nstay the port\'s default server: nginx settles TLS with it before it reads the host name.\n`tests/test_boot.py` starts {{ server_title }} as the unit does and fetches `{{ health_path }}`.\n': _t_bd5c2c02803e05ba,
     '"""URL dispatch: every route and the static view, in one place."""\n\nfrom pyramid.config import Configurator\n\n\ndef includeme(config: Configurator) -> None:\n    # nginx serves /static/ itself in production; this view serves it under pserve and tests.\n    config.add_static_view("static", "static", cache_max_age=3600)\n    config.add_route("home", "/")\n    config.add_route("greeting", "/api/greeting")\n{%- if database != \'none\' %}\n    config.add_route("items", "/api/items")\n    # Digits only: any other id is no route, so a 404.\n    config.add_route("item", r"/api/items/{id:[0-9]+}")\n{%- endif %}\n{%- if auth == \'accounts\' %}\n    # docs/accounts.md: the same paths in every framework that serves pages.\n    config.add_route("signup", "/accounts/signup")\n    config.add_route("login", "/accounts/login")\n    config.add_route("logout", "/accounts/logout")\n    config.add_route("password_reset", "/accounts/password/reset")\n    config.add_route("password_reset_confirm", "/accounts/password/reset/{token}")\n    config.add_route("users", "/api/users")\n    config.add_route("me", "/api/users/me")\n    config.add_route("token", "/api/token")\n{%- endif %}\n    config.add_route("healthz", "/healthz")\n': _t_bd689c59deb6df87,
     '"""The /api/items contract (docs of every scaffold framework): through the whole app, with\nWebTest, each test\'s writes rolled back."""\n\nimport pytest\nimport webtest\nfrom sqlalchemy.orm import Session\n\nITEM = {"name": "Widget", "description": "A small widget", "quantity": 3}\nMAX_BIGINT = 2**63 - 1\n\n\ndef create(testapp: webtest.TestApp, authorized: dict[str, str], **fields: object) -> dict:\n    body = {**ITEM, **fields}\n    return testapp.post_json("/api/items", body, headers=authorized, status=201).json\n\n\ndef assert_json_error(response: webtest.TestResponse, status: int) -> None:\n    assert response.status_int == status\n    assert response.content_type == "application/json"\n    assert response.json["error"]["status"] == status\n\n\ndef test_the_list_starts_empty(testapp: webtest.TestApp) -> None:\n    response = testapp.get("/api/items", status=200)\n    assert response.content_type == "application/json"\n    assert response.json == []\n\n\ndef test_create_answers_201_with_the_item_and_its_location(\n    testapp: webtest.TestApp, authorized: dict[str, str]\n) -> None:\n    response = testapp.post_json("/api/items", ITEM, headers=authorized, status=201)\n    item = response.json\n    assert item == {"id": item["id"], **ITEM}\n    assert isinstance(item["id"], int)\n    # WebOb sends Location as an absolute URL.\n    assert response.headers["Location"] == f"https://example.com/api/items/{item[\'id\']}"\n    assert testapp.get(f"/api/items/{item[\'id\']}", status=200).json == item\n\n\ndef test_description_defaults_to_empty(\n    testapp: webtest.TestApp, authorized: dict[str, str]\n) -> None:\n    body = {"name": "Bare", "quantity": 0}\n    item = testapp.post_json("/api/items", body, headers=authorized, status=201).json\n    assert item["description"] == ""\n\n\ndef test_the_list_is_ordered_by_id_and_paged(\n    testapp: webtest.TestApp, authorized: dict[str, str]\n) -> None:\n    ids = [create(testapp, authorized, name=f"item {n}")["id"] for n in range(5)]\n    assert [item["id"] for item in testapp.get("/api/items").json] == ids\n    page = testapp.get("/api/items", params={"offset": 1, "limit": 2}).json\n    assert [item["id"] for item in page] == ids[1:3]\n    assert testapp.get("/api/items", params={"offset": MAX_BIGINT}).json == []\n\n\ndef test_the_list_holds_twenty_by_default(\n    testapp: webtest.TestApp, authorized: dict[str, str], dbsession: Session\n) -> None:\n    for n in range(21):\n        create(testapp, authorized, name=f"item {n}")\n    assert len(testapp.get("/api/items").json) == 20\n    assert len(testapp.get("/api/items", params={"limit": 100}).json) == 21\n\n\n@pytest.mark.parametrize(\n    "query",\n    [\n        "offset=-1",\n        "offset=abc",\n        "offset=1.5",\n        f"offset={MAX_BIGINT + 1}",\n        "offset=" + "9" * 5000,\n        "offset=" + "0" * 30 + "1",\n        "offset=%C2%B2",  # a superscript two: a digit to str.isdigit, not to int()\n        "limit=0",\n        "limit=101",\n        "limit=",\n        "limit=+5",\n        "limit= 5",\n    ],\n)\ndef test_bad_paging_is_a_json_400(testapp: webtest.TestApp, query: str) -> None:\n    assert_json_error(testapp.get(f"/api/items?{query}", expect_errors=True), 400)\n\n\ndef test_delete_answers_204_then_the_item_is_gone(\n    testapp: webtest.TestApp, authorized: dict[str, str]\n) -> None:\n    item_id = create(testapp, authorized)["id"]\n    response = testapp.delete(f"/api/items/{item_id}", headers=authorized, status=204)\n    assert response.body == b""\n    assert_json_error(testapp.get(f"/api/items/{item_id}", expect_errors=True), 404)\n    assert_json_error(\n        testapp.delete(f"/api/items/{item_id}", headers=authorized, expect_errors=True), 404\n    )\n\n\n@pytest.mark.parametrize(\n    "item_id",\n    ["0", "999999", str(MAX_BIGINT), str(MAX_BIGINT + 1), "9" * 5000, "abc", "-1", "1.0", "%C2%B2"],\n)\ndef test_missing_or_impossible_ids_are_a_json_404(\n    testapp: webtest.TestApp, authorized: dict[str, str], item_id: str\n) -> None:\n    assert_json_error(testapp.get(f"/api/items/{item_id}", expect_errors=True), 404)\n    response = testapp.delete(f"/api/items/{item_id}", headers=authorized, expect_errors=True)\n    assert_json_error(response, 404)\n\n\n@pytest.mark.parametrize(\n    "authorization",\n    [\n        None,\n        "",\n        "Bearer",\n        "Bearer ",\n        "Bearer wrong-token",\n        "Basic {token}",\n        "Bearer {token}x",\n        "Bearer {token} {token}",\n        "Bearer caf\\xe9",  # not ASCII\n    ],\n)\ndef test_writes_without_the_token_are_a_401(\n    testapp: webtest.TestApp, authorized: dict[str, str], api_token: str, authorization: str | None\n) -> None:\n    headers = (\n        {} if authorization is None else {"Authorization": authorization.format(token=api_token)}\n    )\n    item_id = create(testapp, authorized)["id"]\n    for response in (\n        testapp.post_json("/api/items", ITEM, headers=headers, expect_errors=True),\n        testapp.delete(f"/api/items/{item_id}", headers=headers, expect_errors=True),\n    ):\n        assert_json_error(response, 401)\n        assert response.headers["WWW-Authenticate"].startswith("Bearer")\n    assert testapp.get(f"/api/items/{item_id}", status=200)\n\n\ndef test_the_token_is_checked_before_the_body(testapp: webtest.TestApp) -> None:\n    response = testapp.post("/api/items", b"not json", expect_errors=True)\n    assert_json_error(response, 401)\n\n{%- if auth == \'none\' %}\n\n\ndef test_an_empty_configured_token_refuses_every_write(\n    app_settings: dict[str, str],\n    monkeypatch: pytest.MonkeyPatch,\n    testapp: webtest.TestApp,\n    api_token: str,\n) -> None:\n    from {{ package }} import main\n\n    monkeypatch.setenv("SESSION_SECRET", "test-only-secret")\n    monkeypatch.setenv("PYRAMID_API_TOKEN", "")\n    closed = webtest.TestApp(main({}, **app_settings), extra_environ=testapp.extra_environ)\n    for authorization in ("Bearer ", "Bearer x", f"Bearer {api_token}"):\n        headers = {"Authorization": authorization}\n        response = closed.post_json("/api/items", ITEM, headers=headers, expect_errors=True)\n        assert_json_error(response, 401)\n{%- endif %}\n\n\n@pytest.mark.parametrize(\n    "body",\n    [\n        {},\n        {"quantity": 1},\n        {"name": "", "quantity": 1},\n        {"name": "x" * 201, "quantity": 1},\n        {"name": 5, "quantity": 1},\n        {"name": None, "quantity": 1},\n        {"name": "ok"},\n        {"name": "ok", "quantity": None},\n        {"name": "ok", "quantity": True},\n        {"name": "ok", "quantity": 1.0},\n        {"name": "ok", "quantity": "1"},\n        {"name": "ok", "quantity": -1},\n        {"name": "ok", "quantity": 2**31},\n        {"name": "ok", "quantity": 10**30},\n        {"name": "ok", "quantity": 1, "description": None},\n        {"name": "ok", "quantity": 1, "description": "x" * 2001},\n        {"name": "ok", "quantity": 1, "id": 7},\n        {"name": "nul\\x00", "quantity": 1},\n        {"name": "ok", "quantity": 1, "description": "nul\\x00"},\n        [ITEM],\n        "a string",\n        None,\n    ],\n)\ndef test_invalid_bodies_are_a_json_422(\n    testapp: webtest.TestApp, authorized: dict[str, str], body: object\n) -> None:\n    response = testapp.post_json("/api/items", body, headers=authorized, expect_errors=True)\n    assert_json_error(response, 422)\n    assert testapp.get("/api/items").json == []\n\n\ndef test_the_limits_themselves_are_accepted(\n    testapp: webtest.TestApp, authorized: dict[str, str]\n) -> None:\n    item = create(testapp, authorized, name="x" * 200, description="y" * 2000, quantity=2**31 - 1)\n    assert (len(item["name"]), len(item["description"]), item["quantity"]) == (200, 2000, 2**31 - 1)\n    assert create(testapp, authorized, name="Café ☕ 𝄞")["name"] == "Café ☕ 𝄞"\n\n\n@pytest.mark.parametrize(\n    "raw",\n    [\n        b"not json",\n        b"{",\n        b\'{"name": "ok", "quantity": 1\',\n        b"\\xff\\xfe\\x00",\n        b\'{"name": "caf\\xe9", "quantity": 1}\',  # Latin-1, not UTF-8\n        b"[" * 1000 + b"]" * 1000,\n        b\'{"a":\' * 1000 + b"1" + b"}" * 1000,\n        b\'{"name": "x", "quantity": \' + b"9" * 5000 + b"}",\n        b"",\n    ],\n)\ndef test_bodies_that_are_not_json_are_a_json_4xx(\n    testapp: webtest.TestApp, authorized: dict[str, str], raw: bytes\n) -> None:\n    headers = {**authorized, "Content-Type": "application/json"}\n    response = testapp.post("/api/items", raw, headers=headers, expect_errors=True)\n    assert 400 <= response.status_int < 500\n    assert_json_error(response, response.status_int)\n\n\n@pytest.mark.parametrize("escaped", [r\'"\\ud800"\', r\'"\\udfff x"\', r\'"a\\u0000b"\'])\ndef test_nul_and_lone_surrogates_are_refused(\n    testapp: webtest.TestApp, authorized: dict[str, str], escaped: str\n) -> None:\n    raw = b\'{"name": \' + escaped.encode() + b\', "quantity": 1}\'\n    headers = {**authorized, "Content-Type": "application/json"}\n    response = testapp.post("/api/items", raw, headers=headers, expect_errors=True)\n    assert_json_error(response, 422)\n    assert testapp.get("/api/items").json == []\n\n\ndef test_a_body_past_one_mebibyte_is_a_413(\n    testapp: webtest.TestApp, authorized: dict[str, str]\n) -> None:\n    body = {"name": "big", "quantity": 1, "description": "x" * (1024 * 1024)}\n    response = testapp.post_json("/api/items", body, headers=authorized, expect_errors=True)\n    assert_json_error(response, 413)\n\n\n@pytest.mark.parametrize(\n    ("method", "path", "allowed"),\n    [\n        ("PUT", "/api/items", "GET, HEAD, POST"),\n        ("PATCH", "/api/items", "GET, HEAD, POST"),\n        ("DELETE", "/api/items", "GET, HEAD, POST"),\n        ("PUT", "/api/items/1", "GET, HEAD, DELETE"),\n        ("POST", "/api/items/1", "GET, HEAD, DELETE"),\n    ],\n)\ndef test_other_methods_are_a_json_405(\n    testapp: webtest.TestApp, authorized: dict[str, str], method: str, path: str, allowed: str\n) -> None:\n    response = testapp.request(path, method=method, headers=authorized, expect_errors=True)\n    assert_json_error(response, 405)\n    assert response.headers["Allow"] == allowed\n\n\n@pytest.mark.parametrize(\n    "url", ["/api/items?offset=%ff", "/api/items?name=%ff", "/api/items/%ff", "/api/%ff%fe"]\n)\ndef test_bad_percent_escapes_are_a_json_400(testapp: webtest.TestApp, url: str) -> None:\n    assert_json_error(testapp.get(url, expect_errors=True), 400)\n\n\ndef test_an_unexpected_error_under_api_is_a_json_500(\n    testapp: webtest.TestApp, monkeypatch: pytest.MonkeyPatch\n) -> None:\n    from {{ package }}.views import items\n\n    def broken(*args: object) -> None:\n        raise RuntimeError("a bug")\n\n    monkeypatch.setattr(items, "query_number", broken)\n    response = testapp.get("/api/items", expect_errors=True)\n    assert_json_error(response, 500)\n    assert "a bug" not in response.text\n{%- if auth == \'none\' %}\n\n\ndef test_the_security_policy_knows_one_client_and_remembers_nothing() -> None:\n    from pyramid import testing\n\n    from {{ package }}.security import BearerTokenSecurityPolicy\n\n    policy = BearerTokenSecurityPolicy("s3cret")\n    request = testing.DummyRequest(headers={"Authorization": "bearer s3cret"})\n    assert policy.authenticated_userid(request) == "api-client"\n    assert policy.permits(request, None, "write")\n    assert not policy.permits(request, None, "admin")\n    assert policy.remember(request, "api-client") == []\n    assert policy.forget(request) == []\n{%- endif %}\n': _t_bd7b7afe91e77777,
     '"""/api/items as docs/data-layer.md says: paging, validation, tokens, 404s and 405s."""\n\nfrom typing import Any\n\nimport pytest\nfrom webtest import TestApp\n\nITEM = {"name": "Tea", "description": "green", "quantity": 2}\n\n\ndef create(client: TestApp, auth: dict[str, str], **fields: Any) -> dict[str, Any]:\n    response = client.post_json("/api/items", {**ITEM, **fields}, headers=auth)\n    assert response.status_code == 201\n    return response.json\n\n\ndef test_create_read_list_delete(client: TestApp, auth: dict[str, str]) -> None:\n    assert client.get("/api/items").json == []\n    response = client.post_json("/api/items", ITEM, headers=auth)\n    assert response.status_code == 201\n    item = response.json\n    assert item == {"id": item["id"], **ITEM}\n    assert response.headers["Location"].endswith(f"/api/items/{item[\'id\']}")\n    assert client.get(f"/api/items/{item[\'id\']}").json == item\n    assert client.get("/api/items").json == [item]\n    response = client.delete(f"/api/items/{item[\'id\']}", headers=auth)\n    assert response.status_code == 204\n    assert response.body == b""\n    assert client.get(f"/api/items/{item[\'id\']}", status=404).json["detail"]\n    assert client.delete(f"/api/items/{item[\'id\']}", headers=auth, status=404).content_type == (\n        "application/json"\n    )\n\n\ndef test_description_is_optional(client: TestApp, auth: dict[str, str]) -> None:\n    response = client.post_json("/api/items", {"name": "Tea", "quantity": 0}, headers=auth)\n    assert response.json["description"] == ""\n\n\ndef test_paging_is_ordered_by_id(client: TestApp, auth: dict[str, str]) -> None:\n    ids = [create(client, auth, name=f"item {n}")["id"] for n in range(5)]\n    assert [item["id"] for item in client.get("/api/items?limit=2").json] == ids[:2]\n    assert [item["id"] for item in client.get("/api/items?offset=3&limit=20").json] == ids[3:]\n    assert len(client.get("/api/items?limit=100").json) == 5\n\n\n@pytest.mark.parametrize(\n    "query",\n    [\n        "limit=0",\n        "limit=101",\n        "offset=-1",\n        "offset=x",\n        "limit=1.5",\n        "offset=99999999999999999999",\n        "limit=1&limit=2",\n        "limit=%ff",\n    ],\n)\ndef test_bad_paging_is_refused(client: TestApp, query: str) -> None:\n    response = client.get(f"/api/items?{query}", expect_errors=True)\n    assert response.status_code in (400, 422)\n    assert response.content_type == "application/json"\n\n\n@pytest.mark.parametrize(\n    "body",\n    [\n        {"quantity": 1},\n        {"name": "", "quantity": 1},\n        {"name": "x" * 201, "quantity": 1},\n        {"name": "Tea", "quantity": -1},\n        {"name": "Tea", "quantity": 2**31},\n        {"name": "Tea", "quantity": True},\n        {"name": "Tea", "quantity": 1.0},\n        {"name": "Tea", "quantity": "1"},\n        {"name": "Tea"},\n        {"name": "Te\\x00a", "quantity": 1},\n        {"name": "Tea\\ud800", "quantity": 1},\n        {"name": "Tea", "quantity": 1, "description": "x" * 2001},\n        {"name": "Tea", "quantity": 1, "description": 5},\n        {"name": "Tea", "quantity": 1, "colour": "green"},\n        [],\n        "Tea",\n    ],\n)\ndef test_bad_items_are_refused(client: TestApp, auth: dict[str, str], body: Any) -> None:\n    response = client.post_json("/api/items", body, headers=auth, expect_errors=True)\n    assert response.status_code == 422\n    assert response.json["detail"]\n\n\n@pytest.mark.parametrize(\n    "raw",\n    [b"{", b"\\xff\\xfe", b"", b"[" * 100_000 + b"]" * 100_000, b\'{"name": NaN\'],\n)\ndef test_bodies_that_are_not_json_are_4xx(\n    client: TestApp, auth: dict[str, str], raw: bytes\n) -> None:\n    response = client.post(\n        "/api/items", raw, headers={**auth, "Content-Type": "application/json"}, expect_errors=True\n    )\n    assert 400 <= response.status_code < 500\n    assert response.content_type == "application/json"\n\n\ndef test_a_huge_body_is_413(client: TestApp, auth: dict[str, str]) -> None:\n    body = b\'{"name": "\' + b"x" * (1024 * 1024) + b\'"}\'\n    response = client.post(\n        "/api/items", body, headers={**auth, "Content-Type": "application/json"}, expect_errors=True\n    )\n    assert response.status_code == 413\n\n\n@pytest.mark.parametrize(\n    "headers",\n    [\n        {},\n        {"Authorization": "Bearer wrong"},\n        {"Authorization": "Basic dGVzdC10b2tlbg=="},\n        {"Authorization": "Bearer"},\n        {"Authorization": "Bearer t\\u00e9st"},\n    ],\n)\ndef test_writes_need_the_token(client: TestApp, headers: dict[str, str]) -> None:\n    response = client.post_json("/api/items", ITEM, headers=headers, expect_errors=True)\n    assert response.status_code == 401\n    assert response.headers["WWW-Authenticate"] == "Bearer"\n    assert response.content_type == "application/json"\n    response = client.delete("/api/items/1", headers=headers, expect_errors=True)\n    assert response.status_code == 401\n    assert client.get("/api/items").json == []\n\n\ndef test_the_token_is_checked_before_the_body(client: TestApp) -> None:\n    response = client.post(\n        "/api/items", b"{", headers={"Content-Type": "application/json"}, expect_errors=True\n    )\n    assert response.status_code == 401\n\n\n@pytest.mark.parametrize(\n    "item_id",\n    ["0", "abc", "-1", "9223372036854775808", "99999999999999999999999", "1.5", "%ff", "1/2"],\n)\ndef test_ids_that_cannot_exist_are_404(client: TestApp, item_id: str) -> None:\n    response = client.get(f"/api/items/{item_id}", expect_errors=True)\n    assert response.status_code == 404\n    assert response.content_type == "application/json"\n\n\n@pytest.mark.parametrize(\n    ("method", "path"),\n    [\n        ("PUT", "/api/items"),\n        ("PUT", "/api/items/1"),\n        ("PATCH", "/api/items/1"),\n        ("DELETE", "/api/items"),\n        ("POST", "/api/items/1"),\n        ("TRACE", "/api/items"),\n        ("BREW", "/api/items/1"),\n    ],\n)\ndef test_other_methods_are_405(\n    client: TestApp, auth: dict[str, str], method: str, path: str\n) -> None:\n    client.lint = False  # WebTest\'s lint knows only the standard methods\n    response = client._gen_request(method, path, headers=auth, expect_errors=True)\n    assert response.status_code == 405\n    assert response.headers["Allow"]\n    assert response.content_type == "application/json"\n\n\ndef test_the_api_index_links_the_items(client: TestApp) -> None:\n    assert client.get("/api/").json["links"]["items"] == "/api/items"\n    assert client.get("/api/nothing-here", expect_errors=True).json["detail"]\n': _t_be589b6934bbd76b,

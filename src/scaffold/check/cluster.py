@@ -51,7 +51,7 @@ FAILOVER_SECONDS = 15.0
 FAILOVER_GRACE = 5.0
 MAX_FAILED_SHARE = 0.001
 # The rejoined machine waits out nginx's fail_timeout (10 s) before it gets requests again.
-REJOIN_TIMEOUT = 60.0
+REJOIN_TIMEOUT = 90.0
 REJOIN_LOAD_SECONDS = 14.0
 LOAD_REQUESTS = 1_000_000  # bounded by time instead
 

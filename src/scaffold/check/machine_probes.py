@@ -26,8 +26,10 @@ LOAD_MAX_REQUESTS = 5000
 LOAD_MAX_SECONDS = 40
 STOP_FILE = "/run/scaffold-load.stop"
 # Keep-alive HTTPS clients on 127.0.0.1:443 with the site's name, until STOP_FILE appears or a
-# bound is reached; prints how many requests succeeded, how the others failed, and when (the
-# monotonic clock, which the machine shares with the host).
+# bound is reached. Like browsers and urllib3, a client sends a GET again on a new connection
+# when a kept-alive one turns out closed before any answer (nginx closes idle connections when
+# it reloads); any other failure counts. Prints how many requests succeeded, how the others
+# failed, and when (the monotonic clock, which the machine shares with the host).
 LOAD_SCRIPT = """
 import http.client, json, os, socket, ssl, sys, threading, time
 domain, path, clients, limit, seconds, stop_file = sys.argv[1:7]
@@ -47,6 +49,7 @@ def client():
         with lock:
             if sum(counts) >= int(limit):
                 return
+        reused = connection is not None
         try:
             connection = connection or Connection(domain, 443, timeout=10)
             connection.request("GET", path, headers={"Host": domain})
@@ -56,6 +59,8 @@ def client():
             error = None if ok else f"HTTP {response.status}"
         except (OSError, http.client.HTTPException) as failure:
             ok, error, connection = False, repr(failure), None
+            if reused and isinstance(failure, (ConnectionResetError, BrokenPipeError)):
+                continue  # an idle kept-alive connection nginx closed: clients retry anew
         with lock:
             counts[0 if ok else 1] += 1
             if error and len(errors) < 5:

@@ -77,8 +77,10 @@ class CheckReport:
         if failed := self.failed:
             line = f"{where} failed at stage {failed.name} after {self.seconds:.1f}s"
         else:
+            hosts = self.machine.get("app_hosts")
+            where_to = f"on {hosts} app machines behind one nginx" if hosts else "behind nginx"
             line = (
-                f"{where} passed: {self.project.name} deploys under systemd behind nginx, "
+                f"{where} passed: {self.project.name} deploys under systemd {where_to}, "
                 f"{self.seconds:.1f}s"
             )
         if "enter" in self.machine:
