@@ -27,6 +27,7 @@ BENCHMARKS = {
     "falcon-serving": ("falcon_serving.py", "Falcon WSGI/ASGI through nginx vs bare Falcon"),
     "load-faults": ("load_faults.py", "30 s load, kill -9 a worker, HUP reload, SIGTERM drain"),
     "matrix": ("matrix.py", "wall time of the whole template matrix"),
+    "cluster": ("cluster.py", "req/s through nginx with 1, 2, 3 app machines; failover, rolling"),
 }
 
 
