@@ -37,6 +37,7 @@ def test_several_app_machines_fail_over_rejoin_and_release_without_a_failed_requ
     assert failover["failed_after_failover"] == 0
     assert figures["rolling"]["failed"] == 0 and figures["rolling"]["requests"] > 1000
     assert figures["rejoin"]["served"] > 0
+    assert figures["restarts"]["failed"] == 0 and figures["restarts"]["requests"] > 1000
     assert not Path("/run/netns").exists() or not [
         name for name in Path("/run/netns").iterdir() if name.name.startswith("scaffold-")
     ]

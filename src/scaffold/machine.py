@@ -25,6 +25,7 @@ from scaffold.rootfs import RootFilesystem
 
 BOOT_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+SHUTDOWN_TIMEOUT = 90.0  # a service's TimeoutStopSec (40 s for the app) and then some
 
 
 @dataclass(frozen=True)
@@ -239,10 +240,20 @@ class Machine:
         with interrupts_deferred():
             self._stop()
 
-    def power_off(self) -> None:
-        """Cut the machine's power: its processes die at once and its network link goes; what
-        it wrote stays, so start() boots it again as it was."""
+    def power_off(self, graceful: bool = False) -> None:
+        """Cut the machine's power: its processes die at once and its network link goes; or,
+        graceful, `systemctl poweroff` inside: systemd stops every service first. What it
+        wrote stays either way, so start() boots it again as it was."""
         with interrupts_deferred():
+            if graceful and self.nspawn is not None:
+                self.run("systemctl", "poweroff", check=False, timeout=30)
+                try:
+                    self.nspawn.wait(timeout=SHUTDOWN_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    raise OperationFailed(
+                        f"the machine was still shutting down after {SHUTDOWN_TIMEOUT:.0f}s",
+                        f"see {self.log}",
+                    ) from None
             self._kill()
             if os.path.ismount(self.merged):
                 _run(["umount", str(self.merged)])

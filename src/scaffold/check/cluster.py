@@ -39,7 +39,16 @@ from scaffold.network import PrivateNetwork
 from scaffold.rootfs import RootFilesystem, python_of
 from scaffold.subprocesses import run_logged
 
-CLUSTER_STAGES = ("wheelhouse", "machines", "deploy", "spread", "failover", "rejoin", "rolling")
+CLUSTER_STAGES = (
+    "wheelhouse",
+    "machines",
+    "deploy",
+    "spread",
+    "failover",
+    "rejoin",
+    "rolling",
+    "restarts",
+)
 CHAIN = ("wheelhouse", "machines", "deploy")
 MAX_APP_HOSTS = 5
 PLAYBOOK_TIMEOUT = 900
@@ -117,6 +126,7 @@ class Cluster(StagedRun):
         self._step("failover", self.failover)
         self._step("rejoin", self.rejoin)
         self._step("rolling", lambda: self.deploy("rolling"))
+        self._step("restarts", self.restarts)
         return self.results
 
     # -- the machines ---------------------------------------------------------------------------
@@ -343,14 +353,7 @@ class Cluster(StagedRun):
         """The lost machine boots again, and nginx sends it requests again."""
         lost = self.apps[-1]
         started = time.monotonic()
-        self._start(lost)
-        url = f"http://{lost.address}:{APP_PORT}{self.target.framework.health_path}"
-        while self._status_from_proxy(url) != 200:
-            if time.monotonic() - started > REJOIN_TIMEOUT:
-                raise StageFailed(
-                    f"{lost.name} did not answer {url} {REJOIN_TIMEOUT:.0f}s after booting"
-                )
-            time.sleep(0.5)
+        self._boot_until_answering(lost)
         answering = time.monotonic() - started
         load = self._load()
         time.sleep(REJOIN_LOAD_SECONDS)
@@ -366,6 +369,43 @@ class Cluster(StagedRun):
             f"{lost.name} booted and answered the proxy in {answering:.1f}s; nginx sent it "
             f"{served} of {counts['ok']} requests"
         )
+
+    def restarts(self) -> str:
+        """Every app machine shut down and booted again, one at a time, under load (an
+        operator's kernel update): nginx sends the requests to the others meanwhile."""
+        load = self._load()
+        started = time.monotonic()
+        try:
+            for host in self.apps:
+                host.machine.power_off(graceful=True)
+                self._boot_until_answering(host)
+                # nginx takes a machine back fail_timeout (10 s) after its last failed attempt.
+                time.sleep(REJOIN_LOAD_SECONDS)
+        finally:
+            counts = load.stop()
+        took = time.monotonic() - started
+        total = counts["ok"] + counts["failed"]
+        self.figures["restarts"] = {"requests": total, "failed": counts["failed"]}
+        if counts["failed"] or not counts["ok"]:
+            raise StageFailed(
+                f"{counts['failed']} of {total} requests failed while the app machines "
+                "restarted one at a time: " + "; ".join(counts["errors"])
+            )
+        return (
+            f"{len(self.apps)} app machines shut down and booted again one at a time in "
+            f"{took:.0f}s: {total} requests, none failed"
+        )
+
+    def _boot_until_answering(self, host: Host) -> None:
+        started = time.monotonic()
+        self._start(host)
+        url = f"http://{host.address}:{APP_PORT}{self.target.framework.health_path}"
+        while self._status_from_proxy(url) != 200:
+            if time.monotonic() - started > REJOIN_TIMEOUT:
+                raise StageFailed(
+                    f"{host.name} did not answer {url} {REJOIN_TIMEOUT:.0f}s after booting"
+                )
+            time.sleep(0.5)
 
     def _status_from_proxy(self, url: str) -> int:
         result = self.proxy.machine.run(
