@@ -58,6 +58,7 @@ class Machine:
         self.merged = work / "root"
         self.log = log or work.with_name(f"{work.name}.log")  # outlives the tmpfs
         self.nspawn: subprocess.Popen[bytes] | None = None
+        self.cgroup: Path | None = None
         self.leader: int | None = None
         self.kept = False
 
@@ -103,15 +104,33 @@ class Machine:
             flag = "--bind-ro" if bind.read_only else "--bind"
             command.append(f"{flag}={bind.source}:{bind.target}")
         with self.log.open("ab") as sink:
+            cgroup = self._own_cgroup()
             self.nspawn = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                # nspawn puts the machine under the cgroup it starts in, so in a shared one two
+                # machines' shop.service were one cgroup, and stopping one waited on the other.
+                preexec_fn=(lambda: cgroup.joinpath("cgroup.procs").write_text("0"))
+                if cgroup
+                else None,
             )
         self.leader = self._find_leader()
         self._wait_booted()
+
+    def _own_cgroup(self) -> Path | None:
+        """A cgroup of the machine's own in the unified hierarchy, below ours, if there is one."""
+        mounts = [Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified")]
+        root = next((m for m in mounts if (m / "cgroup.procs").is_file()), None)
+        ours = Path("/proc/self/cgroup").read_text().splitlines()
+        unified = next((line[3:] for line in ours if line.startswith("0::")), None)
+        if root is None or unified is None:
+            return None
+        self.cgroup = root / unified.lstrip("/") / f"scaffold-{self.work.name}-{os.getpid()}"
+        self.cgroup.mkdir(parents=True, exist_ok=True)
+        return self.cgroup
 
     def _wait_booted(self) -> None:
         """Until systemd says the boot finished; its bus may not answer in the first moments."""
@@ -278,6 +297,18 @@ class Machine:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.nspawn.pid, signal.SIGKILL)
                 self.nspawn.wait(timeout=10)
+        self._remove_cgroup()
+
+    def _remove_cgroup(self) -> None:
+        """The machine's cgroup and the ones its systemd made, deepest first, once empty."""
+        if self.cgroup is None or not self.cgroup.is_dir():
+            return
+        for path in sorted(self.cgroup.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            if path.is_dir():
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+        with contextlib.suppress(OSError):
+            self.cgroup.rmdir()
 
     def __enter__(self) -> Machine:
         try:

@@ -35,11 +35,10 @@ BASE_PACKAGES = (
     "procps",
     "iproute2",
     "postgresql",
-    # The several-machine rehearsal deploys with Ansible, which reaches each machine by SSH
-    # and becomes root with sudo.
-    "openssh-server",
-    "sudo",
 )
+# The several-machine rehearsal's image adds these: Ansible reaches each machine by SSH and
+# becomes root with sudo. Kept out of the one-machine image, which needs neither.
+CLUSTER_PACKAGES = (*BASE_PACKAGES, "openssh-server", "sudo")
 # Present in the image, started only by a rehearsal that needs it.
 MASKED_SERVICES = ("postgresql.service", "ssh.service")
 DEBOOTSTRAP_TIMEOUT = 1200

@@ -36,7 +36,7 @@ from scaffold.check.workspace import Workspace, work_root
 from scaffold.errors import BadInput, OperationFailed
 from scaffold.machine import Bind, Machine, interrupts_deferred
 from scaffold.network import PrivateNetwork
-from scaffold.rootfs import RootFilesystem, python_of
+from scaffold.rootfs import CLUSTER_PACKAGES, RootFilesystem, python_of
 from scaffold.subprocesses import run_logged
 
 CLUSTER_STAGES = (
@@ -99,7 +99,7 @@ class Cluster(StagedRun):
     ) -> None:
         super().__init__(target, release, workspace, progress)
         self.network = PrivateNetwork()
-        rootfs = RootFilesystem(release)
+        rootfs = RootFilesystem(release, CLUSTER_PACKAGES)
         binds = [Bind(self.wheelhouse.path, WHEELHOUSE)]
         layout = [("proxy", "proxy", 10), ("database", "database", 20)]
         layout += [(f"app{n}", "app", 10 + n) for n in range(1, app_hosts + 1)]
